@@ -131,14 +131,16 @@ func (c *checker) platforms() {
 			c.add(f, p, fmt.Sprintf("platform %s/%s is listed both in platforms and in unsupported", os, arch), "remove it from one of them")
 		}
 	})
-	c.each("packages/archives", func(p string, el cue.Value) {
-		pl := el.LookupPath(cue.ParsePath("platform"))
-		os, _, ok1 := str(pl, "os")
-		arch, f, ok2 := str(pl, "arch")
-		if ok1 && ok2 && !supported[os+"/"+arch] {
-			c.add(f, p+"/platform", fmt.Sprintf("archive is for %s/%s, which is not in platforms", os, arch), "add the platform or drop the archive")
-		}
-	})
+	for _, list := range []string{"packages/archives", "packages/npm"} {
+		c.each(list, func(p string, el cue.Value) {
+			pl := el.LookupPath(cue.ParsePath("platform"))
+			os, _, ok1 := str(pl, "os")
+			arch, f, ok2 := str(pl, "arch")
+			if ok1 && ok2 && !supported[os+"/"+arch] {
+				c.add(f, p+"/platform", fmt.Sprintf("artifact is for %s/%s, which is not in platforms", os, arch), "add the platform or drop the artifact")
+			}
+		})
+	}
 }
 
 func (c *checker) portNumbers() {

@@ -377,7 +377,17 @@ func docText(v cue.Value) string {
 	return strings.Join(parts, " ")
 }
 
-func firstPos(v cue.Value) Pos { return manifestPos(sourcePositions(v)) }
+// firstPos is where v was written; a struct literal in a list may carry no
+// position of its own, so its first field's stands in.
+func firstPos(v cue.Value) Pos {
+	if p := manifestPos(sourcePositions(v)); p.File != "" {
+		return p
+	}
+	if it, err := v.Fields(); err == nil && it.Next() {
+		return manifestPos(sourcePositions(it.Value()))
+	}
+	return Pos{}
+}
 
 // decode turns the validated value into Go types. params are decoded
 // separately (they keep their CUE constraints), so they are masked here.

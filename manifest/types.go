@@ -79,10 +79,11 @@ type Archive struct {
 
 // NPMPackage is an npm registry tarball pinned by its integrity string.
 type NPMPackage struct {
-	Name      string `json:"name"`
-	Version   string `json:"version"`
-	Integrity string `json:"integrity"` // sha512-... (SRI)
-	Dest      string `json:"dest"`
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	Integrity string    `json:"integrity"` // sha512-... (SRI)
+	Dest      string    `json:"dest"`      // receives the tarball's package/ directory
+	Platform  *Platform `json:"platform,omitempty"`
 }
 
 // Port is a port a runtime listens on.
