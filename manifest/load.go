@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -131,7 +132,7 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 		return nil, ds
 	}
 	if len(opts.Params) > 0 {
-		pv := l.cue.Encode(map[string]any{"params": opts.Params})
+		pv := l.cue.Encode(map[string]any{"params": normalizeNumbers(opts.Params)})
 		v = v.Unify(pv)
 	}
 
@@ -528,4 +529,39 @@ func unknownParams(src cue.Value, user map[string]any) Diagnostics {
 		}
 	}
 	return ds
+}
+
+// normalizeNumbers turns integral float64s (what encoding/json produces for
+// every number) into int64s: CUE keeps float and int apart, so 8080.0 would
+// not unify with "int".
+func normalizeNumbers(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+		return x
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return x.String()
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normalizeNumbers(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalizeNumbers(e)
+		}
+		return out
+	default:
+		return v
+	}
 }

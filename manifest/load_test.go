@@ -129,7 +129,8 @@ ports: [{name: "http", number: params.port}]
 		t.Errorf("default port = %d, want 8080", m.Ports[0].Number)
 	}
 
-	m, err = manifest.LoadFiles(ctx, files, manifest.Options{Params: map[string]any{"port": 9090}})
+	// float64, as encoding/json decodes numbers, must work for an int param.
+	m, err = manifest.LoadFiles(ctx, files, manifest.Options{Params: map[string]any{"port": float64(9090)}})
 	if err != nil {
 		t.Fatal(err)
 	}

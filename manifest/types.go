@@ -8,6 +8,9 @@ type Manifest struct {
 	Version     string     `json:"version"`
 	Description string     `json:"description,omitempty"`
 	Platforms   []Platform `json:"platforms"`
+	// Unsupported names platforms the runtime cannot run on, with the reason
+	// shown when a plan targets one of them.
+	Unsupported []UnsupportedPlatform `json:"unsupported,omitempty"`
 
 	Requires  []Requirement `json:"requires,omitempty"`
 	Conflicts []string      `json:"conflicts,omitempty"`
@@ -35,6 +38,12 @@ type Platform struct {
 }
 
 func (p Platform) String() string { return p.OS + "/" + p.Arch }
+
+// UnsupportedPlatform is a platform a runtime cannot support, and why.
+type UnsupportedPlatform struct {
+	Platform
+	Reason string `json:"reason"`
+}
 
 // Requirement says this runtime needs another one at a semver constraint.
 type Requirement struct {
