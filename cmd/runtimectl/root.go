@@ -73,7 +73,8 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.cacheDir, "cache-dir", os.Getenv("RUNTIMECTL_CACHE_DIR"),
 		"cache directory (default: $XDG_CACHE_HOME/runtimekit; env RUNTIMECTL_CACHE_DIR)")
 	pf.DurationVar(&a.startTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start")
-	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand())
+	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
+		a.bundleCommand())
 	return root
 }
 
