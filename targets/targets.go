@@ -1,0 +1,90 @@
+// Package targets holds the built-in target profiles — webvm-i386 (the
+// default: WebVM, Debian 12 i386 minbase, 512 MiB memory, 2 GiB disk) and
+// debian12-amd64 — and loads a profile from a CUE file.
+package targets
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/debian"
+)
+
+// Default is the profile used when none is named.
+const Default = "webvm-i386"
+
+//go:embed *.cue *.status
+var builtin embed.FS
+
+// Profile is a loaded target with its base system.
+type Profile struct {
+	*manifest.Target
+	// Source is the built-in name or the file the profile came from.
+	Source string
+	// Base is the base system's dpkg status: from the profile's status
+	// file, or nil when it has none.
+	Base *debian.Status
+}
+
+// Names lists the built-in profiles.
+func Names() []string {
+	ms, _ := fs.Glob(builtin, "*.cue")
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = strings.TrimSuffix(m, ".cue")
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Load returns a built-in profile by name, or loads the profile in a CUE or
+// JSON file when nameOrFile names one (it contains a path separator or ends
+// in .cue/.json). An empty name means Default.
+func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
+	if nameOrFile == "" {
+		nameOrFile = Default
+	}
+	var (
+		fsys fs.FS
+		file string
+	)
+	if strings.ContainsRune(nameOrFile, os.PathSeparator) || strings.HasSuffix(nameOrFile, ".cue") || strings.HasSuffix(nameOrFile, ".json") {
+		fsys, file = os.DirFS(filepath.Dir(nameOrFile)), filepath.Base(nameOrFile)
+	} else {
+		fsys, file = builtin, nameOrFile+".cue"
+		if _, err := fs.Stat(builtin, file); err != nil {
+			return nil, fmt.Errorf("unknown target %q; built-in targets: %s (or give a profile file)", nameOrFile, strings.Join(Names(), ", "))
+		}
+	}
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("read target profile: %w", err)
+	}
+	display := nameOrFile
+	if fsys != builtin {
+		file = nameOrFile
+	}
+	t, err := manifest.LoadTarget(ctx, map[string][]byte{file: src})
+	if err != nil {
+		return nil, err
+	}
+	p := &Profile{Target: t, Source: display}
+	if t.Base.Status != "" {
+		b, err := fs.ReadFile(fsys, t.Base.Status)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: base status: %w", display, err)
+		}
+		if p.Base, err = debian.ReadStatus(ctx, bytes.NewReader(b), t.Base.Status); err != nil {
+			return nil, fmt.Errorf("target %s: %w", display, err)
+		}
+	}
+	return p, nil
+}
