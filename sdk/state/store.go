@@ -1,0 +1,135 @@
+package state
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/runtimekit/runtimekit/schema"
+)
+
+// DefaultPath is where the state lives on a machine.
+const DefaultPath = "/var/lib/runtimekit/state.json"
+
+// New returns the empty state of a machine runtimekit has not touched.
+func New(target string) *State {
+	return &State{FormatVersion: FormatVersion, Target: target, Runtimes: []Runtime{}}
+}
+
+// NewLineage returns a random lineage identifier.
+func NewLineage() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make lineage: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Load reads the state at path. A missing file is not an error: it returns
+// the empty state (serial 0, no lineage) and exists=false.
+func Load(path string) (s *State, exists bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return New(""), false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read state: %w", err)
+	}
+	s, err = Parse(b)
+	if err != nil {
+		return nil, true, fmt.Errorf("state %s: %w", path, err)
+	}
+	return s, true, nil
+}
+
+// Parse decodes state bytes and checks them against schema/state.schema.json.
+func Parse(b []byte) (*State, error) {
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	sch, err := schema.Compile("state.schema.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.Validate(doc); err != nil {
+		return nil, fmt.Errorf("does not match state.schema.json: %w", err)
+	}
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Marshal returns the state's canonical bytes (runtimes sorted by name).
+func (s *State) Marshal() ([]byte, error) {
+	c := *s
+	c.FormatVersion = FormatVersion
+	c.Runtimes = append([]Runtime{}, s.Runtimes...)
+	sort.Slice(c.Runtimes, func(i, j int) bool { return c.Runtimes[i].Name < c.Runtimes[j].Name })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Save writes s to path atomically (temp file, fsync, rename, fsync of the
+// directory), first keeping the current file as path+".prev" (by a hard
+// link, so the old bytes are never rewritten in place).
+func Save(path string, s *State) error {
+	b, err := s.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if _, err := Parse(b); err != nil {
+		return fmt.Errorf("refusing to write an invalid state: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	prev := path + ".prev"
+	if _, err := os.Stat(path); err == nil {
+		tmp := prev + ".tmp"
+		_ = os.Remove(tmp)
+		if err := os.Link(path, tmp); err != nil {
+			return fmt.Errorf("keep previous state: %w", err)
+		}
+		if err := os.Rename(tmp, prev); err != nil {
+			return fmt.Errorf("keep previous state: %w", err)
+		}
+	}
+	// renameio fsyncs the file before the rename; the directory is synced
+	// after so the rename itself survives a crash.
+	if err := renameio.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write state %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
