@@ -152,6 +152,7 @@ func hashFile(path string) (string, error) {
 	return sum, err
 }
 
+// statCache returns the digest cache, loading it on first use; h.mu is held.
 func (h *Host) statCache() *statCache {
 	if h.stats == nil {
 		path := ""

@@ -79,8 +79,8 @@ type Host struct {
 	stats    *statCache
 	evalKey  string
 	slots    map[string]*slot
-	starting sync.WaitGroup // launches in progress
-	inflight map[*proc]struct{}
+	starting sync.WaitGroup     // launches in progress
+	live     map[*proc]struct{} // processes started and not yet ended
 }
 
 // slot serializes launches of one plugin, so concurrent callers share a
@@ -101,10 +101,10 @@ func New(opts Options) *Host {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Host{
-		opts:     opts,
-		log:      log,
-		slots:    map[string]*slot{},
-		inflight: map[*proc]struct{}{},
+		opts:  opts,
+		log:   log,
+		slots: map[string]*slot{},
+		live:  map[*proc]struct{}{},
 	}
 }
 
@@ -121,7 +121,7 @@ func (h *Host) Close() error {
 	}
 	h.closed = true
 	var procs []*proc
-	for p := range h.inflight {
+	for p := range h.live {
 		procs = append(procs, p)
 	}
 	h.mu.Unlock()

@@ -155,7 +155,7 @@ func TestLockIsDeterministic(t *testing.T) {
 	}
 	cache := t.TempDir()
 	first := lockOnce(cache)
-	second := lockOnce(cache)       // from the manifest cache
+	second := lockOnce(cache)      // from the manifest cache
 	third := lockOnce(t.TempDir()) // launching again
 	if !(string(first) == string(second) && string(second) == string(third)) {
 		t.Errorf("lock bytes differ:\n%s\n%s\n%s", first, second, third)
@@ -215,8 +215,10 @@ func TestVerify(t *testing.T) {
 			errHas: map[string][]string{"alpha": {"not found"}},
 		},
 		{
-			name:   "added",
-			change: func(t *testing.T, dir string) { copyFile(t, filepath.Join(builtDir, BinaryPrefix+"good"), filepath.Join(dir, BinaryPrefix+"gamma")) },
+			name: "added",
+			change: func(t *testing.T, dir string) {
+				copyFile(t, filepath.Join(builtDir, BinaryPrefix+"good"), filepath.Join(dir, BinaryPrefix+"gamma"))
+			},
 			want:   map[string]Status{"alpha": StatusOK, "beta": StatusOK, "gamma": StatusNotLocked},
 			errHas: map[string][]string{"gamma": {"not pinned"}},
 		},
@@ -353,10 +355,13 @@ func TestStartFailures(t *testing.T) {
 			dir := installPlugins(t, map[string]string{tt.plugin: tt.plugin})
 			h := New(Options{Dirs: []string{dir}, StartTimeout: timeout})
 			start := time.Now()
-			_, err := h.Runtime(t.Context(), tt.plugin)
+			rt, err := h.Runtime(t.Context(), tt.plugin)
 			elapsed := time.Since(start)
 			if err == nil {
 				t.Fatal("Runtime succeeded")
+			}
+			if rt != nil {
+				t.Errorf("Runtime returned a non-nil %T with its error", rt)
 			}
 			t.Logf("error after %s: %v", elapsed.Round(time.Millisecond), err)
 			for _, s := range tt.want {
@@ -447,6 +452,34 @@ func TestProcessesEnd(t *testing.T) {
 	})
 }
 
+func TestCloseDuringStart(t *testing.T) {
+	h := New(Options{Dirs: []string{installPlugins(t, map[string]string{"hang": "hang"})}, StartTimeout: time.Minute})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Runtime(t.Context(), "hang")
+		errc <- err
+	}()
+	// Wait until the plugin process exists.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(children(t)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("plugin never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	if err := <-errc; !errors.Is(err, errClosed) {
+		t.Errorf("Runtime: %v, want the host-closed error", err)
+	}
+	noChildren(t)
+}
+
 // TestPluginDiesWithHost kills a runtimectl stand-in with SIGKILL (no
 // cleanup runs) and checks that the kernel kills its plugin.
 func TestPluginDiesWithHost(t *testing.T) {
@@ -531,18 +564,24 @@ func TestRuntimeRoundTrip(t *testing.T) {
 			want: &sdk.RenderResponse{Files: []sdk.File{{Path: "/etc/good/good.conf", Mode: 0o644, Content: []byte("port=8080 (int64)\n")}}},
 		},
 		{
-			name:    "plugin error",
-			call:    func() (any, error) { return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"fail": true}}) },
+			name: "plugin error",
+			call: func() (any, error) {
+				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"fail": true}})
+			},
 			wantErr: "plugin good: render failed on purpose",
 		},
 		{
-			name:    "plugin panic",
-			call:    func() (any, error) { return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"panic": true}}) },
+			name: "plugin panic",
+			call: func() (any, error) {
+				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"panic": true}})
+			},
 			wantErr: "plugin good: Render panicked: render panicked on purpose",
 		},
 		{
-			name:    "unencodable parameter",
-			call:    func() (any, error) { return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"f": func() {}}}) },
+			name: "unencodable parameter",
+			call: func() (any, error) {
+				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"f": func() {}}})
+			},
 			wantErr: "plugin good: Render: encode parameters",
 		},
 	}
@@ -760,3 +799,35 @@ func TestStatCache(t *testing.T) {
 
 func withCtime(id fileID, ns int64) fileID { id.CtimeNs = ns; return id }
 func withSize(id fileID, n int64) fileID   { id.Size = n; return id }
+
+// Concurrent callers share one process per plugin.
+func TestConcurrentUse(t *testing.T) {
+	startLog := startsFile(t)
+	h := New(Options{Dirs: []string{installPlugins(t, map[string]string{"one": "good", "two": "good"})}, CacheDir: t.TempDir(), CacheKey: "k", Evaluate: fakeEvaluate(new(atomic.Int32))})
+	errs := make(chan error, 16)
+	for i := range 16 {
+		name := []string{"one", "two"}[i%2]
+		go func() {
+			if i%4 < 2 {
+				_, err := h.Manifest(t.Context(), name)
+				errs <- err
+				return
+			}
+			rt, err := h.Runtime(t.Context(), name)
+			if err == nil {
+				_, err = rt.Render(t.Context(), &sdk.RenderRequest{})
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(starts(t, startLog)); n != 2 {
+		t.Errorf("%d starts, want 2", n)
+	}
+	h.Close()
+	noChildren(t)
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -31,7 +32,11 @@ func (h *Host) Runtime(ctx context.Context, name string) (sdk.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.runtime(ctx, t)
+	rt, err := h.runtime(ctx, t)
+	if err != nil {
+		return nil, err // not a nil *remote in a non-nil interface
+	}
+	return rt, nil
 }
 
 func (h *Host) runtime(ctx context.Context, t target) (*remote, error) {
@@ -78,21 +83,23 @@ type proc struct {
 	client *plugin.Client
 	stderr *tailBuffer
 	rt     *remote
+	ready  atomic.Bool // the handshake completed
 	once   sync.Once
 }
 
 // end stops the process and releases go-plugin's goroutines and connection.
 // Graceful asks the plugin to exit (go-plugin force-kills it after two
-// seconds); otherwise it is killed at once.
+// seconds); otherwise, or if it is still starting, it is killed at once:
+// go-plugin's Kill would wait for the start to time out.
 func (p *proc) end(graceful bool) {
 	p.once.Do(func() {
-		if !graceful {
+		if !graceful || !p.ready.Load() {
 			p.cancel() // exec.CommandContext kills the process
 		}
 		p.client.Kill()
 		p.cancel()
 		p.host.mu.Lock()
-		delete(p.host.inflight, p)
+		delete(p.host.live, p)
 		p.host.mu.Unlock()
 	})
 }
@@ -144,12 +151,15 @@ func (h *Host) launch(ctx context.Context, t target) (*proc, error) {
 		cancel()
 		return nil, errClosed
 	}
-	h.inflight[p] = struct{}{}
+	h.live[p] = struct{}{}
 	h.mu.Unlock()
 
 	rpc, err := p.client.Client()
 	if err != nil {
 		p.end(false) // also waits for go-plugin to reap the process
+		if h.checkOpen() != nil {
+			return nil, fmt.Errorf("start plugin %s: %w", t.Name, errClosed)
+		}
 		return nil, h.startError(ctx, t, p, err)
 	}
 	raw, err := rpc.Dispense(pluginrpc.PluginName)
@@ -163,6 +173,7 @@ func (h *Host) launch(ctx context.Context, t target) (*proc, error) {
 		return nil, fmt.Errorf("plugin %s (%s): unexpected client type %T", t.Name, t.Path, raw)
 	}
 	p.rt = &remote{proc: p, rpc: rc}
+	p.ready.Store(true)
 	pid := 0
 	if rc := p.client.ReattachConfig(); rc != nil {
 		pid = rc.Pid

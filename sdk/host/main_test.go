@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,7 +44,12 @@ func runTests(m *testing.M) int {
 	for _, n := range names {
 		args = append(args, "./testdata/plugins/"+n)
 	}
-	cmd := exec.Command(goTool(), args...)
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build test plugins: %v\n", err)
+		return 1
+	}
+	cmd := exec.Command(gotool, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "build test plugins: %v\n", err)
@@ -59,13 +63,6 @@ func runTests(m *testing.M) int {
 	}
 	builtDir = dir
 	return m.Run()
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // helperMain plays a runtimectl that starts the good plugin and then is
