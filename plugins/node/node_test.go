@@ -1,0 +1,17 @@
+package node_test
+
+import (
+	"testing"
+
+	"github.com/runtimekit/runtimekit/plugins/node"
+	"github.com/runtimekit/runtimekit/sdk/plugintest"
+)
+
+// TestConformance runs the plugin conformance kit in-process and through a
+// real plugin process, as runtimectl runs it.
+func TestConformance(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { plugintest.Run(t, node.Runtime{}) })
+	t.Run("process", func(t *testing.T) {
+		plugintest.RunBinary(t, plugintest.Build(t, node.Name, "./cmd/runtimectl-plugin-node"))
+	})
+}
