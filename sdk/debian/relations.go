@@ -1,0 +1,128 @@
+package debian
+
+import (
+	"fmt"
+	"strings"
+
+	"pault.ag/go/debian/dependency"
+	"pault.ag/go/debian/version"
+)
+
+// RelationKind names a relation field of a binary package.
+type RelationKind string
+
+// The relation fields the resolver reads.
+const (
+	PreDepends RelationKind = "Pre-Depends"
+	Depends    RelationKind = "Depends"
+	Recommends RelationKind = "Recommends"
+	Conflicts  RelationKind = "Conflicts"
+	Breaks     RelationKind = "Breaks"
+	Provides   RelationKind = "Provides"
+	Replaces   RelationKind = "Replaces"
+)
+
+// Alternative is one element of an or-group: a package name with an
+// optional architecture qualifier and version restriction.
+type Alternative struct {
+	Name string
+	// Arch is the qualifier after ':' ("any", "native", an architecture
+	// name) or empty.
+	Arch string
+	// Op is one of "<<", "<=", "=", ">=", ">>", or empty when the
+	// alternative has no version restriction.
+	Op      string
+	Version string
+
+	ver version.Version // parsed Version when Op != ""
+}
+
+func (a Alternative) String() string {
+	s := a.Name
+	if a.Arch != "" {
+		s += ":" + a.Arch
+	}
+	if a.Op != "" {
+		s += " (" + a.Op + " " + a.Version + ")"
+	}
+	return s
+}
+
+// satisfiedBy reports whether version v meets the restriction.
+func (a *Alternative) satisfiedBy(v version.Version) bool {
+	if a.Op == "" {
+		return true
+	}
+	c := version.Compare(v, a.ver)
+	switch a.Op {
+	case "<<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case "=":
+		return c == 0
+	case ">=":
+		return c >= 0
+	case ">>":
+		return c > 0
+	}
+	return false
+}
+
+// OrGroup is one comma-separated element of a relation field: any one of
+// its alternatives satisfies it.
+type OrGroup []Alternative
+
+func (g OrGroup) String() string {
+	parts := make([]string, len(g))
+	for i, a := range g {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, " | ")
+}
+
+// ParseRelations parses the value of a relation field such as Depends.
+// Alternatives restricted to other architectures with "[...]" lists (a
+// source-package construct) are dropped unless they include arch; build
+// profiles ("<...>") are ignored.
+func ParseRelations(field, arch string) ([]OrGroup, error) {
+	field = strings.TrimSpace(field)
+	if field == "" {
+		return nil, nil
+	}
+	dep, err := dependency.Parse(field)
+	if err != nil {
+		return nil, err
+	}
+	target, _ := dependency.ParseArch(arch)
+	out := make([]OrGroup, 0, len(dep.Relations))
+	for _, rel := range dep.Relations {
+		var g OrGroup
+		for _, p := range rel.Possibilities {
+			if p.Substvar {
+				return nil, fmt.Errorf("unexpanded substitution variable ${%s}", p.Name)
+			}
+			if p.Architectures != nil && len(p.Architectures.Architectures) > 0 && target != nil && !p.Architectures.Matches(target) {
+				continue
+			}
+			a := Alternative{Name: p.Name}
+			if p.Arch != nil {
+				a.Arch = p.Arch.String()
+			}
+			if p.Version != nil {
+				a.Op = p.Version.Operator
+				a.Version = p.Version.Number
+				v, err := version.Parse(a.Version)
+				if err != nil {
+					return nil, fmt.Errorf("%s: bad version %q: %w", p.Name, a.Version, err)
+				}
+				a.ver = v
+			}
+			g = append(g, a)
+		}
+		if len(g) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
