@@ -21,7 +21,7 @@ import (
 // Default is the profile used when none is named.
 const Default = "webvm-i386"
 
-//go:embed *.cue *.status
+//go:embed *.cue *.status *.lock.json
 var builtin embed.FS
 
 // Profile is a loaded target with its base system.
@@ -87,4 +87,11 @@ func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
 		}
 	}
 	return p, nil
+}
+
+// Lock returns the lock shipped for a built-in profile, made by `runtimectl
+// lock` from the real Debian archive, or false when there is none.
+func Lock(name string) ([]byte, bool) {
+	b, err := builtin.ReadFile(name + ".lock.json")
+	return b, err == nil
 }

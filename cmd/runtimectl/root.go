@@ -74,7 +74,8 @@ func (a *app) rootCommand() *cobra.Command {
 		"cache directory (default: $XDG_CACHE_HOME/runtimekit; env RUNTIMECTL_CACHE_DIR)")
 	pf.DurationVar(&a.startTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start")
 	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
-		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand())
+		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
+		a.planCommand(), a.showCommand())
 	return root
 }
 

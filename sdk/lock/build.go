@@ -22,6 +22,10 @@ type Input struct {
 	// IndexInfo identifies the index in the lock.
 	IndexInfo Index
 	Runtimes  []*manifest.Manifest
+	// Supervisor are the Debian requests for the service supervisor,
+	// locked as Lock.Supervisor when any runtime has a service; nil means
+	// "runit".
+	Supervisor []string
 	// Digest returns the SHA-256 and size of a non-Debian artifact
 	// (typically by downloading it once); nil leaves artifacts out, with
 	// an error if any runtime has one.
@@ -44,10 +48,35 @@ func Build(ctx context.Context, in Input) (*Lock, error) {
 		}
 		l.Runtimes = append(l.Runtimes, *r)
 	}
+	if needsSupervisor(in.Runtimes) {
+		reqs := in.Supervisor
+		if reqs == nil {
+			reqs = []string{"runit"}
+		}
+		sv := &manifest.Manifest{Name: "supervisor", Version: "0.0.0"}
+		for _, r := range reqs {
+			sv.Packages.Debian = append(sv.Packages.Debian, manifest.DebianPackage{Name: r})
+		}
+		r, err := buildRuntime(ctx, in, sv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("supervisor: %w", err))
+		} else {
+			l.Supervisor = r
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+func needsSupervisor(ms []*manifest.Manifest) bool {
+	for _, m := range ms {
+		if len(m.Services) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime, error) {
@@ -77,6 +106,7 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime
 			r.Packages = append(r.Packages, Package{
 				Name: p.Name, Version: p.Version, Arch: p.Architecture, Filename: p.Filename,
 				SHA256: p.SHA256, Size: p.Size, InstalledSize: p.InstalledSize, Essential: p.Essential,
+				Provides: p.Provides, Conflicts: p.Conflicts, Breaks: p.Breaks, Replaces: p.Replaces,
 			})
 		}
 		for _, e := range res.Edges {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/runtimekit/runtimekit/schema"
 )
@@ -23,6 +22,9 @@ type Lock struct {
 	Target        Target    `json:"target"`
 	Index         Index     `json:"index"`
 	Runtimes      []Runtime `json:"runtimes"`
+	// Supervisor is the closure of the service supervisor (runit), which
+	// every runtime with a service needs on a machine without one.
+	Supervisor *Runtime `json:"supervisor,omitempty"`
 }
 
 // Target identifies the machine profile the lock was made for.
@@ -63,6 +65,12 @@ type Package struct {
 	Size          int64  `json:"size"`
 	InstalledSize int64  `json:"installedSize"` // KiB
 	Essential     bool   `json:"essential,omitempty"`
+	// Relation fields as written in the index, for the planner's checks
+	// of the union of several runtimes' closures.
+	Provides  string `json:"provides,omitempty"`
+	Conflicts string `json:"conflicts,omitempty"`
+	Breaks    string `json:"breaks,omitempty"`
+	Replaces  string `json:"replaces,omitempty"`
 }
 
 // Edge records that From's relation field Kind was met by To. From is empty
@@ -112,8 +120,16 @@ func (l *Lock) Marshal() ([]byte, error) {
 	c.FormatVersion = FormatVersion
 	c.Runtimes = append([]Runtime(nil), l.Runtimes...)
 	sort.Slice(c.Runtimes, func(i, j int) bool { return c.Runtimes[i].Name < c.Runtimes[j].Name })
+	all := make([]*Runtime, 0, len(c.Runtimes)+1)
 	for i := range c.Runtimes {
-		r := &c.Runtimes[i]
+		all = append(all, &c.Runtimes[i])
+	}
+	if l.Supervisor != nil {
+		sv := *l.Supervisor
+		c.Supervisor = &sv
+		all = append(all, c.Supervisor)
+	}
+	for _, r := range all {
 		r.Edges = append([]Edge(nil), r.Edges...)
 		sort.Slice(r.Edges, func(a, b int) bool {
 			x, y := r.Edges[a], r.Edges[b]
@@ -174,7 +190,7 @@ func Parse(b []byte) (*Lock, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("not JSON: %w", err)
 	}
-	s, err := compiledSchema()
+	s, err := schema.Compile("lock.schema.json")
 	if err != nil {
 		return nil, err
 	}
@@ -188,17 +204,4 @@ func Parse(b []byte) (*Lock, error) {
 		return nil, err
 	}
 	return &l, nil
-}
-
-func compiledSchema() (*jsonschema.Schema, error) {
-	b, err := schema.JSONSchema("lock.schema.json")
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource("lock.schema.json", bytes.NewReader(b)); err != nil {
-		return nil, err
-	}
-	return c.Compile("lock.schema.json")
 }

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/google/renameio/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/host"
+	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/planner"
+	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/targets"
+)
+
+type planFlags struct {
+	add, remove, manifests, params []string
+	target, statePath, lockPath     string
+	noAuto, cascade, dot, steps     bool
+	out                             string
+}
+
+func (a *app) planCommand() *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Plan adding and removing runtimes: validate the combination and write a step plan",
+		Long: "Validate the runtimes wanted on the target as a whole (ports, files, services,\n" +
+			"capabilities, conflicts, requirements, platform, memory and disk) and order the steps\n" +
+			"that install and remove them. Without --state the target's base system is the start.\n" +
+			"Without --lock the lock shipped for a built-in target is used.",
+		Example: "  runtimectl plan --add nginx --add nextjs@^15 -o plan.json\n" +
+			"  runtimectl plan --add deno --target debian12-amd64 --json\n" +
+			"  runtimectl plan --remove python --state /var/lib/runtimekit/state.json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.makePlan(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if f.out != "" {
+				b, err := p.Marshal()
+				if err != nil {
+					return err
+				}
+				if err := renameio.WriteFile(f.out, b, 0o644); err != nil {
+					return fmt.Errorf("write plan: %w", err)
+				}
+			}
+			return a.printPlan(p, f.dot, f.steps)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.add, "add", nil, "runtime to add, optionally with a semver constraint: NAME or NAME@CONSTRAINT")
+	fl.StringArrayVar(&f.remove, "remove", nil, "runtime to remove")
+	fl.StringArrayVar(&f.manifests, "manifest", nil, "add a runtime straight from a manifest file (.cue or .json)")
+	fl.StringArrayVarP(&f.params, "param", "p", nil, "set a runtime parameter: RUNTIME.NAME=VALUE (VALUE is JSON, or else a string)")
+	fl.StringVar(&f.target, "target", targets.Default, "target profile: a built-in name (see `runtimectl targets`) or a CUE file")
+	fl.StringVar(&f.statePath, "state", "", "the machine's state file (default: a machine with only the target's base system)")
+	fl.StringVar(&f.lockPath, "lock", "", "lock file (default: the lock shipped for a built-in target)")
+	fl.BoolVar(&f.noAuto, "no-auto", false, "refuse instead of adding required runtimes automatically")
+	fl.BoolVar(&f.cascade, "cascade", false, "also remove runtimes that require a removed one")
+	fl.BoolVar(&f.dot, "dot", false, "print the step graph in Graphviz dot syntax")
+	fl.BoolVar(&f.steps, "steps", false, "also list the steps")
+	fl.StringVarP(&f.out, "output", "o", "", "write the plan (JSON) to this file")
+	return cmd
+}
+
+func (a *app) printPlan(p *plan.Plan, dot, steps bool) error {
+	switch {
+	case a.json:
+		b, err := p.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	case dot:
+		return p.Dot(a.stdout)
+	default:
+		if err := p.Render(a.stdout); err != nil {
+			return err
+		}
+		if steps {
+			return p.RenderSteps(a.stdout)
+		}
+		return nil
+	}
+}
+
+func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
+	prof, err := targets.Load(ctx, f.target)
+	if err != nil {
+		return nil, err
+	}
+	var st *state.State
+	if f.statePath != "" {
+		s, exists, err := state.Load(f.statePath)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			return nil, fmt.Errorf("state file %s does not exist", f.statePath)
+		}
+		if s.Target != "" && s.Target != prof.Name {
+			return nil, fmt.Errorf("state %s is for target %s, not %s (use --target %s)", f.statePath, s.Target, prof.Name, s.Target)
+		}
+		st = s
+	}
+	l, err := loadLock(f.lockPath, prof)
+	if err != nil {
+		return nil, err
+	}
+	params, err := runtimeParams(f.params)
+	if err != nil {
+		return nil, err
+	}
+	cat := &catalog{app: a, files: map[string]map[string][]byte{}}
+	req := planner.Request{Remove: f.remove, NoAuto: f.noAuto, Cascade: f.cascade}
+	for _, path := range f.manifests {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		files := map[string][]byte{path: b}
+		m, err := manifest.LoadFiles(ctx, files, manifest.Options{})
+		var ds manifest.Diagnostics
+		if errors.As(err, &ds) {
+			return nil, a.reportDiagnostics(ds)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cat.files[m.Name] = files
+		req.Add = append(req.Add, planner.Add{Name: m.Name, Params: params[m.Name]})
+	}
+	for _, s := range f.add {
+		name, constraint, _ := strings.Cut(s, "@")
+		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint, Params: params[name]})
+	}
+	p, err := planner.Plan(ctx, planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l, Catalog: cat}, req)
+	var ds manifest.Diagnostics
+	if errors.As(err, &ds) {
+		if a.json {
+			_ = a.printJSON(map[string]any{"ok": false, "diagnostics": ds})
+		}
+		fmt.Fprintln(a.stderr, "runtimectl: the plan is refused:")
+		return nil, a.reportDiagnostics(ds)
+	}
+	return p, err
+}
+
+// loadLock reads --lock, or the lock shipped for a built-in target.
+func loadLock(path string, prof *targets.Profile) (*lock.Lock, error) {
+	if path != "" {
+		l, err := lock.Read(path)
+		if err != nil {
+			return nil, err
+		}
+		if l.Target.Name != prof.Name {
+			return nil, fmt.Errorf("lock %s is for target %s, not %s", path, l.Target.Name, prof.Name)
+		}
+		return l, nil
+	}
+	b, ok := targets.Lock(prof.Name)
+	if !ok {
+		return nil, nil // runtimes with packages will be refused with a hint to lock
+	}
+	l, err := lock.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("built-in lock of %s: %w", prof.Name, err)
+	}
+	return l, nil
+}
+
+// runtimeParams parses RUNTIME.NAME=VALUE flags.
+func runtimeParams(flags []string) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, f := range flags {
+		rt, rest, ok := strings.Cut(f, ".")
+		if !ok {
+			return nil, fmt.Errorf("parameter %q: want RUNTIME.NAME=VALUE", f)
+		}
+		p, err := parseParams([]string{rest})
+		if err != nil {
+			return nil, err
+		}
+		if out[rt] == nil {
+			out[rt] = map[string]any{}
+		}
+		for k, v := range p {
+			out[rt][k] = v
+		}
+	}
+	return out, nil
+}
+
+// catalog serves manifests from plugins (through the host's cache) and
+// from --manifest files.
+type catalog struct {
+	app   *app
+	files map[string]map[string][]byte
+}
+
+func (c *catalog) Names(ctx context.Context) ([]string, error) {
+	var names []string
+	for n := range c.files {
+		names = append(names, n)
+	}
+	h, err := c.app.getHost()
+	if err != nil {
+		return nil, err
+	}
+	ps, err := h.Plugins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (c *catalog) Manifest(ctx context.Context, name string, params map[string]any) (*manifest.Manifest, error) {
+	if files, ok := c.files[name]; ok {
+		return manifest.LoadFiles(ctx, files, manifest.Options{Params: params})
+	}
+	h, err := c.app.getHost()
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.fromHost(ctx, h, name, params)
+	var nf *host.NotFoundError
+	if errors.As(err, &nf) {
+		return nil, manifest.Diagnostics{{Severity: manifest.SeverityError, Pos: manifest.Pos{File: "command line"},
+			Summary: fmt.Sprintf("no runtime named %q", name), Hint: err.Error()}}
+	}
+	return m, err
+}
+
+func (c *catalog) fromHost(ctx context.Context, h *host.Host, name string, params map[string]any) (*manifest.Manifest, error) {
+	if len(params) == 0 {
+		return h.Manifest(ctx, name)
+	}
+	d, err := h.Describe(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.LoadFiles(ctx, d.Manifest, manifest.Options{Params: params})
+}
+
+func (a *app) showCommand() *cobra.Command {
+	var dot, steps bool
+	cmd := &cobra.Command{
+		Use:   "show PLAN",
+		Short: "Render a saved plan",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := plan.Read(args[0])
+			if err != nil {
+				return err
+			}
+			return a.printPlan(p, dot, steps)
+		},
+	}
+	cmd.Flags().BoolVar(&dot, "dot", false, "print the step graph in Graphviz dot syntax")
+	cmd.Flags().BoolVar(&steps, "steps", false, "also list the steps")
+	return cmd
+}

@@ -1,0 +1,430 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// build orders the steps of a valid plan: removals first (they free ports
+// and names an upgrade reuses), then one batch of package installs, files,
+// services started in depends-on order each followed by its health waits,
+// and the state record last.
+func (p *planning) build() *plan.Plan {
+	t := p.in.Target
+	out := &plan.Plan{
+		FormatVersion: plan.FormatVersion,
+		Target:        plan.Target{Name: t.Name, OS: t.OS, Arch: t.Arch, DebianArch: t.DebianArch(), Release: t.Debian.Release},
+		State:         plan.StateRef{Lineage: p.cur.Lineage, Serial: p.cur.Serial},
+		Artifacts:     []plan.Artifact{},
+		Steps:         []plan.Step{},
+	}
+	b := &stepBuilder{plan: out}
+	added := p.added()
+
+	// Packages: what the desired set needs that is not installed at that
+	// version, and what nothing needs any more.
+	needed := map[string]bool{}
+	for _, u := range p.desired {
+		for _, q := range u.rt.Packages {
+			needed[q.Name] = true
+		}
+	}
+	have := map[string]string{}
+	for _, rt := range p.cur.Runtimes {
+		for _, q := range rt.Packages {
+			have[q.Name] = q.Version
+		}
+	}
+	base := p.baseSet()
+	var install []lock.Package
+	seen := map[string]bool{}
+	for _, u := range added {
+		for _, d := range u.debs {
+			if seen[d.Name] || base[d.Name] || have[d.Name] == d.Version {
+				continue
+			}
+			seen[d.Name] = true
+			install = append(install, d)
+		}
+	}
+	var remove []state.Package
+	essential := p.essentialSet()
+	for i := len(p.cur.Runtimes) - 1; i >= 0; i-- {
+		pk := p.cur.Runtimes[i].Packages
+		for j := len(pk) - 1; j >= 0; j-- {
+			q := pk[j]
+			if needed[q.Name] || base[q.Name] || essential[q.Name] || seen["rm:"+q.Name] {
+				continue
+			}
+			seen["rm:"+q.Name] = true
+			remove = append(remove, q)
+		}
+	}
+
+	// Artifacts the bundle must hold.
+	for _, d := range install {
+		out.Artifacts = append(out.Artifacts, plan.Artifact{Kind: plan.ArtifactDeb, Name: d.Name, Version: d.Version, Arch: d.Arch,
+			Filename: d.Filename, SHA256: d.SHA256, Size: d.Size})
+	}
+	for _, u := range added {
+		if lr, ok := p.lockRuntime(u.rt.Name); ok {
+			for _, a := range lr.Artifacts {
+				out.Artifacts = append(out.Artifacts, plan.Artifact{Kind: a.Kind, Name: a.Name, Version: a.Version, URL: a.URL,
+					Integrity: a.Integrity, SHA256: a.SHA256, Size: a.Size})
+			}
+		}
+	}
+	sort.SliceStable(out.Artifacts, func(i, j int) bool {
+		a, c := out.Artifacts[i], out.Artifacts[j]
+		if a.Kind != c.Kind {
+			return a.Kind < c.Kind
+		}
+		return a.Name < c.Name
+	})
+	if len(out.Artifacts) > 0 {
+		digests := make([]string, len(out.Artifacts))
+		for i, a := range out.Artifacts {
+			digests[i] = a.SHA256
+		}
+		b.add(plan.Step{ID: "verify-bundle", Kind: plan.KindVerifyBundle, Inputs: plan.Inputs{Artifacts: digests}, Undo: plan.UndoNone})
+	}
+
+	// Removals, in reverse requires order.
+	removed := p.removedUnits()
+	for i := len(removed) - 1; i >= 0; i-- {
+		rt := removed[i].rt
+		svcs := dependsOrder(rt.Services)
+		for j := len(svcs) - 1; j >= 0; j-- {
+			b.add(plan.Step{ID: "stop-service:" + svcs[j].Name, Kind: plan.KindStopService, Runtime: rt.Name,
+				Inputs: plan.Inputs{ServiceName: svcs[j].Name}, Undo: plan.UndoStartService})
+		}
+		for j := len(svcs) - 1; j >= 0; j-- {
+			s := svcs[j]
+			b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: rt.Name,
+				Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
+		}
+		for _, f := range rt.Files {
+			if p.rewrites(f.Path) {
+				continue // the upgrade writes it again
+			}
+			b.add(plan.Step{ID: "remove-file:" + f.Path, Kind: plan.KindRemoveFile, Runtime: rt.Name,
+				Inputs: plan.Inputs{File: &plan.File{Path: f.Path, SHA256: f.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}},
+				Undo:   plan.UndoRestoreFile})
+		}
+		for _, a := range rt.Artifacts {
+			b.add(plan.Step{ID: "remove-archive:" + a.Name, Kind: plan.KindRemoveArchive, Runtime: rt.Name,
+				Inputs: plan.Inputs{Archive: &plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: "tar.gz", Dest: a.Dest}}, Undo: plan.UndoNone})
+		}
+	}
+	if len(remove) > 0 {
+		refs := make([]plan.PackageRef, len(remove))
+		for i, q := range remove {
+			refs[i] = plan.PackageRef{Name: q.Name, Version: q.Version, Arch: q.Arch}
+		}
+		b.add(plan.Step{ID: "remove-packages", Kind: plan.KindRemovePackages, Inputs: plan.Inputs{Packages: refs, Purge: true},
+			Needs: b.ofKinds(plan.KindRemoveService, plan.KindRemoveFile, plan.KindRemoveArchive), Undo: plan.UndoInstallPackages})
+	}
+
+	// Additions.
+	if len(install) > 0 {
+		refs := make([]plan.PackageRef, len(install))
+		for i, d := range install {
+			refs[i] = plan.PackageRef{Name: d.Name, Version: d.Version, Arch: d.Arch, SHA256: d.SHA256}
+		}
+		b.add(plan.Step{ID: "install-packages", Kind: plan.KindInstallPackages, Inputs: plan.Inputs{Packages: refs},
+			Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindRemovePackages), Undo: plan.UndoRemovePackages})
+	}
+	for _, u := range added {
+		for _, a := range u.archives {
+			a := a
+			b.add(plan.Step{ID: "extract-archive:" + a.Name, Kind: plan.KindExtractArchive, Runtime: u.rt.Name,
+				Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages), Inputs: plan.Inputs{Archive: &a}, Undo: plan.UndoRemoveTree})
+		}
+		paths := sortedKeys(u.files)
+		for _, path := range paths {
+			f := u.files[path]
+			b.add(plan.Step{ID: "write-file:" + path, Kind: plan.KindWriteFile, Runtime: u.rt.Name,
+				Needs: b.ofKinds(plan.KindInstallPackages, plan.KindExtractArchive), Inputs: plan.Inputs{File: &f}, Undo: plan.UndoRestoreFile})
+		}
+	}
+	// Services: install all, then start in depends-on order, each followed
+	// by the health checks that watch it.
+	var svcs []state.Service
+	owner := map[string]*unit{}
+	for _, u := range added {
+		for _, s := range u.rt.Services {
+			svcs = append(svcs, s)
+			owner[s.Name] = u
+		}
+	}
+	svcs = dependsOrder(svcs)
+	for _, s := range svcs {
+		s := s
+		u := owner[s.Name]
+		b.add(plan.Step{ID: "install-service:" + s.Name, Kind: plan.KindInstallService, Runtime: u.rt.Name,
+			Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRemoveService})
+	}
+	// Per runtime in requires order: checks of a runtime without a service
+	// (it must run before what builds on it starts), then its services,
+	// each started after those it depends on and followed by its checks.
+	byName := map[string]state.Service{}
+	for _, s := range svcs {
+		byName[s.Name] = s
+	}
+	started := map[string]bool{}
+	var start func(name string)
+	start = func(name string) {
+		s, ok := byName[name]
+		if !ok || started[name] {
+			return
+		}
+		started[name] = true
+		u := owner[name]
+		needs := []string{"install-service:" + name}
+		for _, d := range s.DependsOn {
+			if _, ok := byName[d]; ok {
+				start(d)
+				needs = append(needs, "start-service:"+d)
+			}
+		}
+		b.add(plan.Step{ID: "start-service:" + name, Kind: plan.KindStartService, Runtime: u.rt.Name,
+			Needs: needs, Inputs: plan.Inputs{ServiceName: name}, Undo: plan.UndoStopService})
+		for _, h := range u.rt.Health {
+			if h.Service == name {
+				h := h
+				b.add(plan.Step{ID: "wait-health:" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
+					Needs: []string{"start-service:" + name}, Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
+			}
+		}
+	}
+	for _, u := range added {
+		for _, h := range u.rt.Health {
+			if h.Service == "" {
+				h := h
+				b.add(plan.Step{ID: "wait-health:" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
+					Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
+			}
+		}
+		for _, s := range dependsOrder(u.rt.Services) {
+			start(s.Name)
+		}
+	}
+
+	// The state after the plan.
+	after := make([]state.Runtime, 0, len(p.desired))
+	for _, n := range sortedKeys(p.desired) {
+		after = append(after, p.desired[n].rt)
+	}
+	if len(b.plan.Steps) > 0 {
+		var all []string
+		for _, s := range b.plan.Steps {
+			all = append(all, s.ID)
+		}
+		b.add(plan.Step{ID: "record-state", Kind: plan.KindRecordState, Needs: all, Inputs: plan.Inputs{Runtimes: &after}, Undo: plan.UndoRestoreState})
+	}
+	out.Summary = p.summary(added, removed, install, remove, after)
+	return out
+}
+
+type stepBuilder struct{ plan *plan.Plan }
+
+func (b *stepBuilder) add(s plan.Step) {
+	if s.Needs == nil {
+		s.Needs = []string{}
+	}
+	b.plan.Steps = append(b.plan.Steps, s)
+}
+
+// ofKinds returns the ids of the steps so far of the given kinds.
+func (b *stepBuilder) ofKinds(kinds ...string) []string {
+	return b.runtimeSteps("", kinds...)
+}
+
+// runtimeSteps returns the ids of the steps so far of the given kinds that
+// serve runtime (any runtime when empty) or are shared (install-packages).
+func (b *stepBuilder) runtimeSteps(runtime string, kinds ...string) []string {
+	want := map[string]bool{}
+	for _, k := range kinds {
+		want[k] = true
+	}
+	ids := []string{}
+	for _, s := range b.plan.Steps {
+		if want[s.Kind] && (runtime == "" || s.Runtime == "" || s.Runtime == runtime) {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+// added lists the units to install, in requires order.
+func (p *planning) added() []*unit {
+	var out []*unit
+	for _, u := range requiresOrder(p.unitsList()) {
+		if u.m == nil {
+			continue
+		}
+		if old, ok := p.installed[u.rt.Name]; ok && sameRuntime(old, u.rt) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func (p *planning) unitsList() []*unit {
+	out := make([]*unit, 0, len(p.desired))
+	for _, n := range sortedKeys(p.desired) {
+		out = append(out, p.desired[n])
+	}
+	return out
+}
+
+// removedUnits lists the removed runtimes in requires order.
+func (p *planning) removedUnits() []*unit {
+	us := make([]*unit, len(p.removed))
+	for i, rt := range p.removed {
+		us[i] = keptUnit(rt)
+	}
+	return requiresOrder(us)
+}
+
+// rewrites reports whether an added runtime writes path (an upgrade).
+func (p *planning) rewrites(path string) bool {
+	for _, u := range p.desired {
+		if _, ok := u.files[path]; ok && u.m != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *planning) lockRuntime(name string) (*lock.Runtime, bool) {
+	if p.in.Lock == nil {
+		return nil, false
+	}
+	return p.in.Lock.Runtime(name)
+}
+
+func (p *planning) baseSet() map[string]bool {
+	set := map[string]bool{}
+	if p.in.Base != nil {
+		for _, q := range p.in.Base.Installed() {
+			set[q.Name] = true
+		}
+	}
+	for _, n := range p.in.Target.Base.Packages {
+		set[n] = true
+	}
+	return set
+}
+
+// essentialSet names packages marked Essential in the lock: never removed.
+func (p *planning) essentialSet() map[string]bool {
+	set := map[string]bool{}
+	if p.in.Lock == nil {
+		return set
+	}
+	rts := append([]lock.Runtime(nil), p.in.Lock.Runtimes...)
+	if p.in.Lock.Supervisor != nil {
+		rts = append(rts, *p.in.Lock.Supervisor)
+	}
+	for _, r := range rts {
+		for _, q := range r.Packages {
+			if q.Essential {
+				set[q.Name] = true
+			}
+		}
+	}
+	return set
+}
+
+// dependsOrder sorts services so each comes after those it depends on
+// (among the list); ties keep name order.
+func dependsOrder(svcs []state.Service) []state.Service {
+	byName := map[string]state.Service{}
+	names := make([]string, 0, len(svcs))
+	for _, s := range svcs {
+		byName[s.Name] = s
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	var out []state.Service
+	mark := map[string]int{}
+	var visit func(string)
+	visit = func(n string) {
+		s, ok := byName[n]
+		if !ok || mark[n] != 0 {
+			return
+		}
+		mark[n] = 1
+		deps := append([]string(nil), s.DependsOn...)
+		sort.Strings(deps)
+		for _, d := range deps {
+			visit(d)
+		}
+		mark[n] = 2
+		out = append(out, s)
+	}
+	for _, n := range names {
+		visit(n)
+	}
+	return out
+}
+
+func (p *planning) summary(added, removed []*unit, install []lock.Package, remove []state.Package, after []state.Runtime) plan.Summary {
+	s := plan.Summary{Add: []plan.RuntimeChange{}, Remove: []plan.RuntimeChange{}, Keep: []plan.RuntimeChange{},
+		Packages: plan.PackageChanges{Install: []state.Package{}, Remove: []state.Package{}}, Ports: []plan.PortUse{}, Services: []string{}, Notes: []string{}}
+	addedNames := map[string]bool{}
+	for _, u := range added {
+		c := plan.RuntimeChange{Name: u.rt.Name, Version: u.rt.Version, Auto: u.rt.Auto}
+		if u.auto != "" {
+			c.Reason = "required by " + u.auto
+		}
+		if old, ok := p.installed[u.rt.Name]; ok {
+			c.Reason = fmt.Sprintf("upgrade from %s", old.Version)
+		}
+		addedNames[u.rt.Name] = true
+		s.Add = append(s.Add, c)
+	}
+	for _, u := range removed {
+		if addedNames[u.rt.Name] {
+			continue
+		}
+		s.Remove = append(s.Remove, plan.RuntimeChange{Name: u.rt.Name, Version: u.rt.Version})
+	}
+	for _, rt := range after {
+		if !addedNames[rt.Name] {
+			s.Keep = append(s.Keep, plan.RuntimeChange{Name: rt.Name, Version: rt.Version, Auto: rt.Auto})
+		}
+		for _, port := range rt.Ports {
+			s.Ports = append(s.Ports, plan.PortUse{Number: port.Number, Protocol: port.Protocol, Runtime: rt.Name, Name: port.Name})
+		}
+		for _, svc := range rt.Services {
+			s.Services = append(s.Services, svc.Name)
+		}
+	}
+	sort.Slice(s.Ports, func(i, j int) bool { return s.Ports[i].Number < s.Ports[j].Number })
+	sort.Strings(s.Services)
+	for _, d := range install {
+		s.Packages.Install = append(s.Packages.Install, state.Package{Name: d.Name, Version: d.Version, Arch: d.Arch, InstalledSize: d.InstalledSize})
+	}
+	s.Packages.Remove = append(s.Packages.Remove, remove...)
+	var before []*unit
+	for _, rt := range p.cur.Runtimes {
+		before = append(before, keptUnit(rt))
+	}
+	var afterUnits []*unit
+	for _, rt := range after {
+		afterUnits = append(afterUnits, keptUnit(rt))
+	}
+	mb, db := p.usage(before)
+	ma, da := p.usage(afterUnits)
+	s.MemoryMiB = plan.Budget{Before: mb, After: ma, Budget: p.in.Target.Budget.MemoryMiB}
+	s.DiskMiB = plan.Budget{Before: db, After: da, Budget: p.in.Target.Budget.DiskMiB}
+	s.Notes = append(s.Notes, p.notes...)
+	return s
+}

@@ -1,0 +1,208 @@
+package planner
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"text/template"
+
+	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// unit is one runtime in the desired set: either kept as installed (m is
+// nil) or to be installed from its manifest.
+type unit struct {
+	rt   state.Runtime
+	m    *manifest.Manifest // nil for a runtime kept as installed
+	auto string             // for an automatic addition: who requires it
+	// files holds the rendered content of each file to write, by path.
+	files map[string]plan.File
+	// archives are the artifacts to extract.
+	archives []plan.Archive
+	// debs are the locked packages, for install steps and checks.
+	debs []lock.Package
+}
+
+// pos is where a value of the unit's manifest was written, or a stand-in
+// for a runtime that is installed (its manifest is not at hand).
+func (u *unit) pos(path string) manifest.Pos {
+	if u.m == nil {
+		return manifest.Pos{File: "installed runtime " + u.rt.Name}
+	}
+	for p := path; ; {
+		if pos, ok := u.m.Source[p]; ok {
+			return pos
+		}
+		i := lastSlash(p)
+		if i <= 0 {
+			break
+		}
+		p = p[:i]
+	}
+	if pos, ok := u.m.Source["/"]; ok {
+		return manifest.Pos{File: pos.File}
+	}
+	return manifest.Pos{File: "runtime " + u.rt.Name}
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// newUnit turns an evaluated manifest into the state entry it will have once
+// installed, rendering its files and resolving port names in health checks.
+func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, pl manifest.Platform) (*unit, error) {
+	u := &unit{m: m, files: map[string]plan.File{}}
+	rt := state.Runtime{Name: m.Name, Version: m.Version, MemoryMiB: m.Resources.MemoryMiB, DiskMiB: m.Resources.DiskMiB}
+	params := map[string]any{}
+	for _, p := range m.Params {
+		params[p.Name] = p.Value
+	}
+	if len(params) > 0 {
+		rt.Params = params
+	}
+	for _, r := range m.Requires {
+		rt.Requires = append(rt.Requires, state.Requirement{Runtime: r.Runtime, Constraint: r.Constraint})
+	}
+	for _, c := range m.Provides {
+		rt.Provides = append(rt.Provides, state.Capability{Name: c.Name, Exclusive: c.Exclusive})
+	}
+	ports := map[string]int{}
+	for _, p := range m.Ports {
+		ports[p.Name] = p.Number
+		rt.Ports = append(rt.Ports, state.Port{Name: p.Name, Number: p.Number, Protocol: p.Protocol})
+	}
+	for _, f := range m.Files {
+		content := f.Content
+		if f.Template != "" {
+			var err error
+			if content, err = render(f, params); err != nil {
+				return nil, err
+			}
+		}
+		sum := sha256.Sum256([]byte(content))
+		pf := plan.File{Path: f.Path, Content: content, SHA256: hex.EncodeToString(sum[:]), Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}
+		u.files[f.Path] = pf
+		rt.Files = append(rt.Files, state.File{Path: f.Path, SHA256: pf.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind})
+	}
+	for _, s := range m.Services {
+		env := map[string]string{}
+		for k, v := range m.Env {
+			env[k] = v
+		}
+		for k, v := range s.Env {
+			env[k] = v
+		}
+		if len(env) == 0 {
+			env = nil
+		}
+		rt.Services = append(rt.Services, state.Service{Name: s.Name, Argv: s.Argv, User: s.User, Workdir: s.Workdir, Env: env,
+			Restart: s.Restart, StopSignal: s.StopSignal, StopTimeout: s.StopTimeout.String(), DependsOn: s.DependsOn})
+	}
+	for _, h := range m.Health {
+		hc := state.HealthCheck{Name: h.Name, Kind: h.Kind, Service: h.Service, Port: ports[h.Port],
+			Interval: h.Interval.String(), Timeout: h.Timeout.String(), Retries: h.Retries, StartPeriod: h.StartPeriod.String()}
+		if h.HTTP != nil {
+			hc.Path, hc.Status, hc.Body = h.HTTP.Path, h.HTTP.Status, h.HTTP.Body
+		}
+		if h.Exec != nil {
+			hc.Argv = h.Exec.Argv
+		}
+		rt.Health = append(rt.Health, hc)
+	}
+	if lr != nil {
+		u.debs = append(u.debs, lr.Packages...)
+		for _, a := range lr.Artifacts {
+			u.archives = append(u.archives, plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest, Strip: a.Strip})
+			rt.Artifacts = append(rt.Artifacts, state.Artifact{Name: a.Name, SHA256: a.SHA256, Dest: a.Dest})
+		}
+	}
+	// A runtime with services needs the supervisor: its packages count as
+	// the runtime's own, so they are removed with the last such runtime.
+	if len(m.Services) > 0 && supervisor != nil {
+		u.debs = appendMissing(u.debs, supervisor.Packages)
+	}
+	for _, p := range u.debs {
+		rt.Packages = append(rt.Packages, state.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, InstalledSize: p.InstalledSize})
+	}
+	u.rt = rt
+	return u, nil
+}
+
+func appendMissing(have, more []lock.Package) []lock.Package {
+	seen := map[string]bool{}
+	for _, p := range have {
+		seen[p.Name] = true
+	}
+	for _, p := range more {
+		if !seen[p.Name] {
+			have = append(have, p)
+			seen[p.Name] = true
+		}
+	}
+	return have
+}
+
+// keptUnit wraps an installed runtime that stays as it is.
+func keptUnit(rt state.Runtime) *unit {
+	return &unit{rt: rt}
+}
+
+// render expands a file's Go template with the resolved parameters.
+func render(f manifest.File, params map[string]any) (string, error) {
+	t, err := template.New(f.Path).Option("missingkey=error").Parse(f.Template)
+	if err != nil {
+		return "", fmt.Errorf("file %s: template: %w", f.Path, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, map[string]any{"Params": params}); err != nil {
+		return "", fmt.Errorf("file %s: template: %w", f.Path, err)
+	}
+	return b.String(), nil
+}
+
+// requiresOrder sorts units so that each comes after the runtimes it
+// requires; ties (and cycles, already diagnosed) go by name.
+func requiresOrder(units []*unit) []*unit {
+	byName := map[string]*unit{}
+	names := make([]string, 0, len(units))
+	for _, u := range units {
+		byName[u.rt.Name] = u
+		names = append(names, u.rt.Name)
+	}
+	sort.Strings(names)
+	var out []*unit
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string)
+	visit = func(n string) {
+		u, ok := byName[n]
+		if !ok || state[n] != 0 {
+			return
+		}
+		state[n] = 1
+		reqs := make([]string, 0, len(u.rt.Requires))
+		for _, r := range u.rt.Requires {
+			reqs = append(reqs, r.Runtime)
+		}
+		sort.Strings(reqs)
+		for _, r := range reqs {
+			visit(r)
+		}
+		state[n] = 2
+		out = append(out, u)
+	}
+	for _, n := range names {
+		visit(n)
+	}
+	return out
+}
