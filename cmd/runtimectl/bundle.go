@@ -1,17 +1,318 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+
+	"github.com/runtimekit/runtimekit/sdk/bundle"
+	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
+// aptArchiveCache is where apt keeps the .debs it downloaded; bundle
+// copies from it what it can.
+const aptArchiveCache = "/var/cache/apt/archives"
+
+type bundleFlags struct {
+	lockFile      string
+	out           string
+	runtimes      []string
+	mirror        string
+	npmRegistry   string
+	from          []string
+	noAptCache    bool
+	keepDownloads bool
+	parallel      int
+}
+
 func (a *app) bundleCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "bundle",
+	var f bundleFlags
+	cmd := &cobra.Command{
+		Use:   "bundle --lock FILE --out DIR",
 		Short: "Fetch a lock's packages and artifacts into an offline bundle",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("bundle: not implemented yet")
+		Long: "bundle fetches every .deb and artifact a lock pins (all runtimes, or those named\n" +
+			"with --runtime) into DIR, with a bundle.json listing each file's SHA-256.\n\n" +
+			"A file is copied from a --from directory or apt's cache (" + aptArchiveCache + ")\n" +
+			"when one there has the pinned digest, and downloaded otherwise: .debs from the\n" +
+			"Debian mirror of this machine's apt sources (or --mirror), npm tarballs from the\n" +
+			"npm registry (--npm-registry, $npm_config_registry, or npm's own setting).\n" +
+			"Downloads are verified as they stream and resumed after a break, also by a later\n" +
+			"run, from partial files in the cache directory. DIR is written only when every\n" +
+			"file has been verified; on failure it is left as it was.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runBundle(cmd.Context(), f)
 		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.lockFile, "lock", "", "lock file to bundle (required)")
+	fl.StringVar(&f.out, "out", "", "bundle directory to write: absent, empty, or an earlier bundle to replace (required)")
+	fl.StringArrayVar(&f.runtimes, "runtime", nil, "bundle only this runtime of the lock (repeatable)")
+	fl.StringVar(&f.mirror, "mirror", "", "Debian mirror root URL (default: from this machine's apt sources)")
+	fl.StringVar(&f.npmRegistry, "npm-registry", "", "npm registry URL (default: $npm_config_registry, else what npm config get registry prints)")
+	fl.StringArrayVar(&f.from, "from", nil, "local directory to copy files from before downloading (repeatable)")
+	fl.BoolVar(&f.noAptCache, "no-apt-cache", false, "do not copy .debs from "+aptArchiveCache)
+	fl.BoolVar(&f.keepDownloads, "keep-downloads", false, "also keep verified downloads in the cache directory, for later bundles")
+	fl.IntVar(&f.parallel, "parallel", 4, "files fetched at once")
+	_ = cmd.MarkFlagRequired("lock")
+	_ = cmd.MarkFlagRequired("out")
+	cmd.AddCommand(a.bundleVerifyCommand())
+	return cmd
+}
+
+// bundleSummary is the --json result of `bundle`.
+type bundleSummary struct {
+	Dir    string       `json:"dir"`
+	Target *lock.Target `json:"target,omitempty"`
+	Files  []bundleFile `json:"files"`
+	// Bytes is the bundle's size; DownloadedBytes what came over the
+	// network.
+	Bytes           int64 `json:"bytes"`
+	DownloadedBytes int64 `json:"downloadedBytes"`
+}
+
+type bundleFile struct {
+	bundle.File
+	Source string `json:"source"`
+	From   string `json:"from"`
+}
+
+func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
+	l, err := lock.Read(f.lockFile)
+	if err != nil {
+		return err
+	}
+	// The items to fetch: whole runtimes of the lock. A plan (--plan,
+	// from the planner) will select items here instead: exactly the
+	// artifacts its steps name by SHA-256.
+	items, err := bundle.ItemsFromLock(l, f.runtimes...)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", f.lockFile, err)
+	}
+	log := a.logger()
+
+	opts := bundle.FetchOptions{
+		Out:           f.out,
+		Target:        &l.Target,
+		LocalDirs:     f.from,
+		KeepDownloads: f.keepDownloads,
+		Parallel:      f.parallel,
+		Logger:        log,
+		Progress:      a.stderr,
+		ProgressBar:   bundleIsTerminal(a.stderr),
+	}
+	if !f.noAptCache {
+		if fi, err := os.Stat(aptArchiveCache); err == nil && fi.IsDir() {
+			opts.LocalDirs = append(opts.LocalDirs, aptArchiveCache)
+		}
+	}
+	if opts.CacheDir, err = a.bundleCacheDir(); err != nil {
+		return err
+	}
+	var mirrorErr error
+	opts.Mirror = f.mirror
+	if opts.Mirror == "" && bundleHasKind(items, bundle.KindDeb) {
+		opts.Mirror, mirrorErr = bundleAptMirror("/", l.Target.Release)
+		if mirrorErr == nil {
+			log.Debug("Debian mirror from apt sources", "mirror", opts.Mirror)
+		}
+	}
+	var registryErr error
+	opts.NPMRegistry = f.npmRegistry
+	if opts.NPMRegistry == "" && bundleHasKind(items, bundle.KindNPM) {
+		opts.NPMRegistry, registryErr = bundleNPMRegistry(ctx)
+	}
+
+	res, err := bundle.Fetch(ctx, items, opts)
+	if err != nil {
+		// Say why no source was known, if that is what went wrong.
+		for _, e := range []error{mirrorErr, registryErr} {
+			if e != nil {
+				err = fmt.Errorf("%w\n%v", err, e)
+			}
+		}
+		return err
+	}
+
+	sum := bundleSummary{Dir: f.out, Target: res.Bundle.Index.Target, DownloadedBytes: res.Downloaded}
+	counts := map[string]int{}
+	for _, fd := range res.Files {
+		sum.Files = append(sum.Files, bundleFile{File: fd.File, Source: fd.Source, From: fd.From})
+		sum.Bytes += fd.File.Size
+		counts[fd.Source]++
+	}
+	if sum.Files == nil {
+		sum.Files = []bundleFile{}
+	}
+	if a.json {
+		return a.printJSON(sum)
+	}
+	fmt.Fprintf(a.stdout, "bundle %s: %d files, %s (%d downloaded, %s; %d copied from local directories; %d from the cache)\n",
+		f.out, len(res.Files), bundleHumanSize(sum.Bytes), counts[bundle.SourceDownload], bundleHumanSize(res.Downloaded),
+		counts[bundle.SourceLocal], counts[bundle.SourceCache])
+	return nil
+}
+
+func (a *app) bundleVerifyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify DIR",
+		Short: "Re-check every file of a bundle against its bundle.json",
+		Long: "verify re-reads every file of the bundle and checks its size and SHA-256, and\n" +
+			"reports files that are missing, not listed, symbolic links, or outside the bundle.\n" +
+			"It exits 1 naming each bad file.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			b, err := bundle.Open(dir)
+			if err != nil {
+				return err
+			}
+			verr := b.Verify(cmd.Context())
+			var ve *bundle.VerifyError
+			if verr != nil && !errors.As(verr, &ve) {
+				return verr
+			}
+			type result struct {
+				Dir      string           `json:"dir"`
+				OK       bool             `json:"ok"`
+				Files    int              `json:"files"`
+				Problems []bundle.Problem `json:"problems"`
+			}
+			r := result{Dir: dir, OK: ve == nil, Files: len(b.Index.Files), Problems: []bundle.Problem{}}
+			if ve != nil {
+				r.Problems = ve.Problems
+			}
+			if a.json {
+				if err := a.printJSON(r); err != nil {
+					return err
+				}
+			} else if ve == nil {
+				fmt.Fprintf(a.stdout, "bundle %s: %d files verified\n", dir, r.Files)
+			} else {
+				for _, p := range ve.Problems {
+					fmt.Fprintf(a.stderr, "runtimectl: %s: %s\n", filepath.Join(dir, filepath.FromSlash(p.Path)), p.Reason)
+				}
+				fmt.Fprintf(a.stderr, "runtimectl: bundle %s: %d bad files\n", dir, len(ve.Problems))
+			}
+			if ve != nil {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+}
+
+// bundleCacheDir is where partial and kept downloads live.
+func (a *app) bundleCacheDir() (string, error) {
+	cache := a.cacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
+		}
+		cache = filepath.Join(dir, "runtimekit")
+	}
+	return filepath.Join(cache, "bundle"), nil
+}
+
+// bundleAptMirror returns the Debian mirror this machine's apt uses for release:
+// the first "deb" source listing the release itself among its suites,
+// else one listing an update suite of it (release-updates) but not the
+// security archive, whose pool holds only security uploads.
+func bundleAptMirror(root, release string) (string, error) {
+	srcs, err := debian.ReadAptSources(root)
+	if err != nil {
+		return "", fmt.Errorf("no Debian mirror: %w; pass --mirror URL", err)
+	}
+	usable := func(s debian.AptSource) (string, bool) {
+		if s.Type != "deb" || len(s.URIs) == 0 {
+			return "", false
+		}
+		u, err := url.Parse(s.URIs[0])
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
+			return "", false
+		}
+		return strings.TrimRight(s.URIs[0], "/"), true
+	}
+	for _, s := range srcs {
+		for _, suite := range s.Suites {
+			if m, ok := usable(s); ok && suite == release {
+				return m, nil
+			}
+		}
+	}
+	for _, s := range srcs {
+		for _, suite := range s.Suites {
+			if m, ok := usable(s); ok && strings.HasPrefix(suite, release+"-") && !strings.Contains(suite, "security") {
+				return m, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no Debian mirror: this machine's apt sources have no http(s) or file \"deb\" source for %s; pass --mirror URL", release)
+}
+
+// bundleNPMRegistry finds the npm registry the way npm would: the
+// npm_config_registry variable (npm reads it in any case), else npm's own
+// configuration.
+func bundleNPMRegistry(ctx context.Context) (string, error) {
+	for _, k := range []string{"npm_config_registry", "NPM_CONFIG_REGISTRY"} {
+		if v := os.Getenv(k); v != "" {
+			return v, nil
+		}
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", errors.New("no npm registry: pass --npm-registry URL or set npm_config_registry (npm is not installed to ask)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out, stderr bytes.Buffer
+	c := exec.CommandContext(ctx, npm, "config", "get", "registry")
+	c.Stdout, c.Stderr = &out, &stderr
+	if err := c.Run(); err != nil {
+		return "", fmt.Errorf("no npm registry: npm config get registry: %v: %s; pass --npm-registry URL", err, strings.TrimSpace(stderr.String()))
+	}
+	reg := strings.TrimSpace(out.String())
+	if u, err := url.Parse(reg); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("no npm registry: npm config get registry printed %q; pass --npm-registry URL", reg)
+	}
+	return reg, nil
+}
+
+func bundleHasKind(items []bundle.Item, kind string) bool {
+	for _, it := range items {
+		if it.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func bundleIsTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func bundleHumanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d B", n)
 	}
 }

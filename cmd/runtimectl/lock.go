@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -19,6 +22,7 @@ import (
 func (a *app) lockCommand() *cobra.Command {
 	var (
 		target, index, indexPath, out string
+		mirror, keyring               string
 	)
 	cmd := &cobra.Command{
 		Use:   "lock [RUNTIME...]",
@@ -26,9 +30,16 @@ func (a *app) lockCommand() *cobra.Command {
 		Long: "Resolve each runtime's package requests against a Debian Packages index and the\n" +
 			"target's base system, and write a lock with, per runtime, the exact packages beyond the\n" +
 			"base (version, arch, archive path, SHA-256, sizes, dependency edges) and its artifacts.\n" +
-			"Without RUNTIME, every plugin that supports the target is locked.",
+			"Without RUNTIME, every plugin that supports the target is locked.\n\n" +
+			"Without --index, the index of the target's release and architecture is fetched from\n" +
+			"--mirror (default: the Debian mirror of this machine's apt sources for that release):\n" +
+			"InRelease is checked against --keyring and Packages.xz against the SHA-256 the signed\n" +
+			"InRelease lists; the lock records that path and digest.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if index == "" && indexPath != "" {
+				return errors.New("--index-path names a local --index; a fetched index records its own path")
+			}
 			prof, err := targets.Load(ctx, target)
 			if err != nil {
 				return err
@@ -64,11 +75,15 @@ func (a *app) lockCommand() *cobra.Command {
 				ms = append(ms, m)
 			}
 			sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
-			sum, err := fileSHA256(index)
-			if err != nil {
+			file, sum, path := index, "", indexPath
+			if file == "" {
+				if file, sum, path, err = a.fetchLockIndex(ctx, prof.Debian.Release, prof.DebianArch(), mirror, keyring); err != nil {
+					return err
+				}
+			} else if sum, err = fileSHA256(file); err != nil {
 				return err
 			}
-			ix, err := debian.OpenPackages(ctx, index, a.logger())
+			ix, err := debian.OpenPackages(ctx, file, a.logger())
 			if err != nil {
 				return err
 			}
@@ -77,7 +92,7 @@ func (a *app) lockCommand() *cobra.Command {
 				Platform:  prof.Platform(),
 				Base:      prof.Base,
 				Index:     ix,
-				IndexInfo: lock.Index{SHA256: sum, Path: indexPath},
+				IndexInfo: lock.Index{SHA256: sum, Path: path},
 				Runtimes:  ms,
 				Digest:    a.artifactDigester(),
 			})
@@ -103,11 +118,46 @@ func (a *app) lockCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&target, "target", targets.Default, "target profile: a built-in name (see `runtimectl targets`) or a CUE file")
-	f.StringVar(&index, "index", "", "Debian Packages index for the target's release and architecture (plain, .gz or .xz)")
-	f.StringVar(&indexPath, "index-path", "", "the index's path below the mirror root, recorded in the lock (e.g. dists/bookworm/main/binary-i386/Packages.xz)")
+	f.StringVar(&index, "index", "", "local Debian Packages index for the target's release and architecture (plain, .gz or .xz; default: fetch and verify it)")
+	f.StringVar(&indexPath, "index-path", "", "the --index file's path below the mirror root, recorded in the lock (e.g. dists/bookworm/main/binary-i386/Packages.xz)")
+	f.StringVar(&mirror, "mirror", "", "Debian mirror root URL to fetch the index from (default: from this machine's apt sources)")
+	f.StringVar(&keyring, "keyring", debian.DefaultKeyring, "keyring the mirror's InRelease must be signed with")
 	f.StringVarP(&out, "output", "o", "", "write the lock to this file (default: stdout)")
-	_ = cmd.MarkFlagRequired("index")
+	cmd.MarkFlagsMutuallyExclusive("index", "mirror")
+	cmd.MarkFlagsMutuallyExclusive("index", "keyring")
 	return cmd
+}
+
+// fetchLockIndex fetches the Packages index of release and arch with its
+// trust chain checked (see debian.FetchIndex) and returns the local file,
+// its SHA-256 and its path below the mirror root.
+func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring string) (file, sum, path string, err error) {
+	if mirror == "" {
+		if mirror, err = bundleAptMirror("/", release); err != nil {
+			return "", "", "", err
+		}
+	}
+	cache := a.cacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "", "", "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
+		}
+		cache = filepath.Join(dir, "runtimekit")
+	}
+	file, info, err := debian.FetchIndex(ctx, debian.FetchIndexOptions{
+		Mirror:   mirror,
+		Release:  release,
+		Arch:     arch,
+		Keyring:  keyring,
+		CacheDir: filepath.Join(cache, "debian-index"),
+		Log:      a.logger(),
+	})
+	if err != nil {
+		return "", "", "", err
+	}
+	fmt.Fprintf(a.stderr, "index %s sha256 %s from %s (InRelease verified with %s)\n", info.Path, info.SHA256, mirror, keyring)
+	return file, info.SHA256, info.Path, nil
 }
 
 // supports tells whether a runtime can run on a platform, and if not why.

@@ -22,9 +22,9 @@ import (
 
 type planFlags struct {
 	add, remove, manifests, params []string
-	target, statePath, lockPath     string
-	noAuto, cascade, dot, steps     bool
-	out                             string
+	target, statePath, lockPath    string
+	noAuto, cascade, dot, steps    bool
+	out                            string
 }
 
 func (a *app) planCommand() *cobra.Command {

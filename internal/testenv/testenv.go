@@ -20,13 +20,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ const (
 
 // Keyring is the Debian archive keyring InRelease files are checked
 // against (package debian-archive-keyring).
-const Keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+const Keyring = debian.DefaultKeyring
 
 // E2E reports whether end-to-end tests are required to run.
 func E2E() bool { return os.Getenv(EnvE2E) == "1" }
@@ -140,11 +139,11 @@ func key(parts ...string) string {
 }
 
 // DebianIndex returns a directory holding dists/<release>/InRelease and
-// main/binary-<arch>/Packages.xz as downloaded from the mirror, with the
-// InRelease signature checked by gpgv against the Debian archive keyring
-// and Packages.xz checked against the SHA256 and size InRelease lists.
-// The files are named as on the mirror: IndexPackages(dir, release, arch)
-// is the Packages.xz path.
+// main/binary-<arch>/Packages.xz as downloaded from the mirror by
+// [debian.FetchIndex]: the InRelease signature checked by gpgv against the
+// Debian archive keyring and Packages.xz checked against the SHA256 and
+// size the signed InRelease lists. The files are named as on the mirror:
+// IndexPackages(dir, release, arch) is the Packages.xz path.
 func DebianIndex(t testing.TB, release, arch string) string {
 	t.Helper()
 	RequireTools(t, "gpgv")
@@ -159,7 +158,29 @@ func DebianIndex(t testing.TB, release, arch string) string {
 	buildLocked(t, dir, func(tmp string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		return fetchIndex(ctx, t, mirror, release, arch, tmp)
+		fetched := filepath.Join(tmp, ".fetch")
+		p, info, err := debian.FetchIndex(ctx, debian.FetchIndexOptions{
+			Mirror: mirror, Release: release, Arch: arch, Keyring: Keyring, CacheDir: fetched,
+		})
+		var netErr *url.Error
+		if errors.As(err, &netErr) {
+			Unavailable(t, "network: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		for src, dst := range map[string]string{
+			p:              IndexPackages(tmp, release, arch),
+			info.InRelease: filepath.Join(tmp, "dists", release, "InRelease"),
+		} {
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := os.Rename(src, dst); err != nil {
+				return err
+			}
+		}
+		return os.RemoveAll(fetched)
 	})
 	return dir
 }
@@ -167,99 +188,6 @@ func DebianIndex(t testing.TB, release, arch string) string {
 // IndexPackages returns the Packages.xz path inside a DebianIndex dir.
 func IndexPackages(dir, release, arch string) string {
 	return filepath.Join(dir, "dists", release, "main", "binary-"+arch, "Packages.xz")
-}
-
-func fetchIndex(ctx context.Context, t testing.TB, mirror, release, arch, tmp string) error {
-	distDir := filepath.Join(tmp, "dists", release)
-	inRelease := filepath.Join(distDir, "InRelease")
-	if err := download(ctx, t, mirror+"/dists/"+release+"/InRelease", inRelease); err != nil {
-		return err
-	}
-	// Only what gpgv vouches for is read: its --output is the signed text.
-	var signed, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "gpgv", "--keyring", Keyring, "--output", "-", inRelease)
-	cmd.Stdout, cmd.Stderr = &signed, &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("verify %s/dists/%s/InRelease with %s: %v\n%s", mirror, release, Keyring, err, stderr.String())
-	}
-	rel := "main/binary-" + arch + "/Packages.xz"
-	sum, size, err := releaseEntry(signed.Bytes(), rel)
-	if err != nil {
-		return fmt.Errorf("%s/dists/%s/InRelease: %w", mirror, release, err)
-	}
-	dst := filepath.Join(distDir, filepath.FromSlash(rel))
-	if err := download(ctx, t, mirror+"/dists/"+release+"/"+rel, dst); err != nil {
-		return err
-	}
-	got, n, err := sha256File(dst)
-	if err != nil {
-		return err
-	}
-	if got != sum || n != size {
-		return fmt.Errorf("%s/dists/%s/%s: sha256 %s size %d, InRelease says sha256 %s size %d", mirror, release, rel, got, n, sum, size)
-	}
-	return nil
-}
-
-// releaseEntry finds path in the SHA256 section of a Release file.
-func releaseEntry(release []byte, path string) (sum string, size int64, err error) {
-	in := false
-	for _, line := range strings.Split(string(release), "\n") {
-		if !strings.HasPrefix(line, " ") {
-			in = strings.HasPrefix(line, "SHA256:")
-			continue
-		}
-		f := strings.Fields(line)
-		if in && len(f) == 3 && f[2] == path {
-			size, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return "", 0, fmt.Errorf("bad size for %s: %q", path, f[1])
-			}
-			return f[0], size, nil
-		}
-	}
-	return "", 0, fmt.Errorf("no SHA256 entry for %s", path)
-}
-
-func download(ctx context.Context, t testing.TB, url, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		Unavailable(t, "network: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	return f.Close()
-}
-
-func sha256File(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // buildLocked builds dir with build, into a temporary directory renamed

@@ -6,26 +6,6 @@ import (
 	"testing"
 )
 
-func TestReleaseEntry(t *testing.T) {
-	release := []byte(`Origin: Debian
-MD5Sum:
- 0ed6d4c8891eb86358b94bb35d9e4da4  8681800 main/binary-i386/Packages.xz
-SHA256:
- 733538cf9b9891118dbdf33d61366e9d5e6263e9e2bb37fc608badc3edd7a035 49325351 main/binary-i386/Packages
- 900739f3ad35b689d23f4a97ee2dc7943bebb3763c7c41f9a03072d639444e4d  8681800 main/binary-i386/Packages.xz
-`)
-	sum, size, err := releaseEntry(release, "main/binary-i386/Packages.xz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum != "900739f3ad35b689d23f4a97ee2dc7943bebb3763c7c41f9a03072d639444e4d" || size != 8681800 {
-		t.Errorf("got %s %d, want the SHA256 section's entry", sum, size)
-	}
-	if _, _, err := releaseEntry(release, "main/binary-amd64/Packages.xz"); err == nil {
-		t.Error("missing entry: want an error")
-	}
-}
-
 func TestMirrorOverride(t *testing.T) {
 	t.Setenv(EnvMirror, "http://mirror.example/debian/")
 	if got := Mirror(t, "bookworm"); got != "http://mirror.example/debian" {

@@ -115,15 +115,18 @@ func (p *planning) resolve(ctx context.Context) error {
 			p.desired[name] = keptUnit(p.installed[name])
 		}
 	}
-	// Requirements of every desired runtime, adding missing ones.
+	// Requirements of every desired runtime, adding missing ones. A
+	// requirement that cannot be added is diagnosed once, not retried.
+	tried := map[string]bool{}
 	for changed := true; changed; {
 		changed = false
 		for _, name := range sortedKeys(p.desired) {
 			u := p.desired[name]
 			for i, r := range u.rt.Requires {
-				if _, ok := p.desired[r.Runtime]; ok {
+				if _, ok := p.desired[r.Runtime]; ok || tried[r.Runtime] {
 					continue
 				}
+				tried[r.Runtime] = true
 				path := fmt.Sprintf("/requires/%d", i)
 				if p.req.NoAuto {
 					p.errorf(u.pos(path), path, "add "+r.Runtime+" too, or drop --no-auto", "%s requires %s %s, which is not installed and not being added", name, r.Runtime, r.Constraint)
