@@ -18,6 +18,7 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 )
 
 // aptArchiveCache is where apt keeps the .debs it downloaded; bundle
@@ -27,6 +28,7 @@ const aptArchiveCache = "/var/cache/apt/archives"
 type bundleFlags struct {
 	lockFile      string
 	out           string
+	planFile      string
 	runtimes      []string
 	mirror        string
 	npmRegistry   string
@@ -39,7 +41,7 @@ type bundleFlags struct {
 func (a *app) bundleCommand() *cobra.Command {
 	var f bundleFlags
 	cmd := &cobra.Command{
-		Use:   "bundle --lock FILE --out DIR",
+		Use:   "bundle (--plan FILE | --lock FILE) --out DIR",
 		Short: "Fetch a lock's packages and artifacts into an offline bundle",
 		Long: "bundle fetches every .deb and artifact a lock pins (all runtimes, or those named\n" +
 			"with --runtime) into DIR, with a bundle.json listing each file's SHA-256.\n\n" +
@@ -56,7 +58,8 @@ func (a *app) bundleCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.lockFile, "lock", "", "lock file to bundle (required)")
+	fl.StringVar(&f.lockFile, "lock", "", "lock file to bundle")
+	fl.StringVar(&f.planFile, "plan", "", "plan file: bundle exactly the artifacts it needs")
 	fl.StringVar(&f.out, "out", "", "bundle directory to write: absent, empty, or an earlier bundle to replace (required)")
 	fl.StringArrayVar(&f.runtimes, "runtime", nil, "bundle only this runtime of the lock (repeatable)")
 	fl.StringVar(&f.mirror, "mirror", "", "Debian mirror root URL (default: from this machine's apt sources)")
@@ -65,7 +68,6 @@ func (a *app) bundleCommand() *cobra.Command {
 	fl.BoolVar(&f.noAptCache, "no-apt-cache", false, "do not copy .debs from "+aptArchiveCache)
 	fl.BoolVar(&f.keepDownloads, "keep-downloads", false, "also keep verified downloads in the cache directory, for later bundles")
 	fl.IntVar(&f.parallel, "parallel", 4, "files fetched at once")
-	_ = cmd.MarkFlagRequired("lock")
 	_ = cmd.MarkFlagRequired("out")
 	cmd.AddCommand(a.bundleVerifyCommand())
 	return cmd
@@ -89,22 +91,41 @@ type bundleFile struct {
 }
 
 func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
-	l, err := lock.Read(f.lockFile)
-	if err != nil {
-		return err
-	}
-	// The items to fetch: whole runtimes of the lock. A plan (--plan,
-	// from the planner) will select items here instead: exactly the
-	// artifacts its steps name by SHA-256.
-	items, err := bundle.ItemsFromLock(l, f.runtimes...)
-	if err != nil {
-		return fmt.Errorf("lock %s: %w", f.lockFile, err)
+	// The items to fetch: exactly the artifacts a plan names by SHA-256,
+	// or whole runtimes of a lock.
+	var (
+		items  []bundle.Item
+		target *lock.Target
+	)
+	switch {
+	case (f.planFile == "") == (f.lockFile == ""):
+		return errors.New("bundle: give exactly one of --plan and --lock")
+	case f.planFile != "":
+		p, err := plan.Read(f.planFile)
+		if err != nil {
+			return err
+		}
+		if len(f.runtimes) > 0 {
+			return errors.New("bundle: --runtime selects from a lock; a plan already names what it needs")
+		}
+		items = planItems(p)
+		target = &lock.Target{Name: p.Target.Name, Arch: p.Target.Arch, DebianArch: p.Target.DebianArch, Release: p.Target.Release}
+	default:
+		l, err := lock.Read(f.lockFile)
+		if err != nil {
+			return err
+		}
+		if items, err = bundle.ItemsFromLock(l, f.runtimes...); err != nil {
+			return fmt.Errorf("lock %s: %w", f.lockFile, err)
+		}
+		target = &l.Target
 	}
 	log := a.logger()
+	var err error
 
 	opts := bundle.FetchOptions{
 		Out:           f.out,
-		Target:        &l.Target,
+		Target:        target,
 		LocalDirs:     f.from,
 		KeepDownloads: f.keepDownloads,
 		Parallel:      f.parallel,
@@ -123,7 +144,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 	var mirrorErr error
 	opts.Mirror = f.mirror
 	if opts.Mirror == "" && bundleHasKind(items, bundle.KindDeb) {
-		opts.Mirror, mirrorErr = bundleAptMirror("/", l.Target.Release)
+		opts.Mirror, mirrorErr = bundleAptMirror("/", target.Release)
 		if mirrorErr == nil {
 			log.Debug("Debian mirror from apt sources", "mirror", opts.Mirror)
 		}
@@ -315,4 +336,14 @@ func bundleHumanSize(n int64) string {
 	default:
 		return fmt.Sprintf("%d B", n)
 	}
+}
+
+// planItems turns a plan's artifacts into bundle items.
+func planItems(p *plan.Plan) []bundle.Item {
+	items := make([]bundle.Item, len(p.Artifacts))
+	for i, a := range p.Artifacts {
+		items[i] = bundle.Item{Kind: a.Kind, Name: a.Name, Version: a.Version, Arch: a.Arch, Filename: a.Filename,
+			URL: a.URL, Integrity: a.Integrity, SHA256: a.SHA256, Size: a.Size}
+	}
+	return items
 }
