@@ -22,6 +22,8 @@ test:
 # Whole-process benchmarks against their targets; see README.
 bench: build
 	./scripts/bench-manifest.sh
+	./scripts/bench-plan.sh
+	./scripts/bench-resolve.sh
 
 clean:
 	rm -rf $(BIN)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/targets"
 )
 
@@ -68,5 +69,25 @@ base: packages: ["dpkg"]
 	}
 	if _, err := targets.Load(ctx, "webvm-x"); err == nil || !strings.Contains(err.Error(), "webvm-i386") {
 		t.Errorf("unknown name: want an error listing built-ins, got %v", err)
+	}
+}
+
+// TestShippedLocks checks the embedded locks against lock.schema.json: the
+// planner reads them without that check (lock.ParseTrusted) for speed.
+func TestShippedLocks(t *testing.T) {
+	for _, n := range targets.Names() {
+		b, ok := targets.Lock(n)
+		if !ok {
+			t.Errorf("no shipped lock for %s", n)
+			continue
+		}
+		l, err := lock.Parse(b)
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if l.Target.Name != n || l.Supervisor == nil || len(l.Runtimes) < 4 {
+			t.Errorf("%s: lock target %q, supervisor %v, %d runtimes", n, l.Target.Name, l.Supervisor != nil, len(l.Runtimes))
+		}
 	}
 }
