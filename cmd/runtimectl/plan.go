@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/bundle"
+	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/host"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
@@ -23,6 +25,7 @@ import (
 type planFlags struct {
 	add, remove, manifests, params []string
 	target, statePath, lockPath    string
+	bundleDir                      string
 	noAuto, cascade, dot, steps    bool
 	out                            string
 }
@@ -65,6 +68,7 @@ func (a *app) planCommand() *cobra.Command {
 	fl.StringVar(&f.target, "target", targets.Default, "target profile: a built-in name (see `runtimectl targets`) or a CUE file")
 	fl.StringVar(&f.statePath, "state", "", "the machine's state file (default: a machine with only the target's base system)")
 	fl.StringVar(&f.lockPath, "lock", "", "lock file (default: the lock shipped for a built-in target)")
+	fl.StringVar(&f.bundleDir, "bundle", "", "an offline bundle holding the plan's .debs: also check that no two packages ship one file")
 	fl.BoolVar(&f.noAuto, "no-auto", false, "refuse instead of adding required runtimes automatically")
 	fl.BoolVar(&f.cascade, "cascade", false, "also remove runtimes that require a removed one")
 	fl.BoolVar(&f.dot, "dot", false, "print the step graph in Graphviz dot syntax")
@@ -145,7 +149,13 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 		name, constraint, _ := strings.Cut(s, "@")
 		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint, Params: params[name]})
 	}
-	p, err := planner.Plan(ctx, planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l, Catalog: cat}, req)
+	in := planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l, Catalog: cat}
+	if f.bundleDir != "" {
+		if in.DebFiles, err = bundleDebFiles(f.bundleDir); err != nil {
+			return nil, err
+		}
+	}
+	p, err := planner.Plan(ctx, in, req)
 	var ds manifest.Diagnostics
 	if errors.As(err, &ds) {
 		if a.json {
@@ -275,4 +285,30 @@ func (a *app) showCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&dot, "dot", false, "print the step graph in Graphviz dot syntax")
 	cmd.Flags().BoolVar(&steps, "steps", false, "also list the steps")
 	return cmd
+}
+
+// bundleDebFiles lists the paths a locked .deb ships, reading it from an
+// offline bundle, for the planner's file-overlap check.
+func bundleDebFiles(dir string) (func(ctx context.Context, p lock.Package) ([]string, error), error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, p lock.Package) ([]string, error) {
+		f, ok := b.Lookup(p.SHA256)
+		if !ok {
+			return nil, fmt.Errorf("bundle %s has no %s %s (sha256 %s)", dir, p.Name, p.Version, p.SHA256)
+		}
+		d, err := debian.InspectDeb(ctx, b.Path(f))
+		if err != nil {
+			return nil, err
+		}
+		var paths []string
+		for _, df := range d.Files {
+			if !df.Mode.IsDir() {
+				paths = append(paths, df.Path)
+			}
+		}
+		return paths, nil
+	}, nil
 }

@@ -95,9 +95,13 @@ func (p *planning) build() *plan.Plan {
 
 	// Removals, in reverse requires order.
 	removed := p.removedUnits()
+	var handover []handoverService
 	for i := len(removed) - 1; i >= 0; i-- {
 		rt := removed[i].rt
-		svcs := dependsOrder(rt.Services)
+		svcs, later := p.splitHandover(rt)
+		for _, s := range later {
+			handover = append(handover, handoverService{rt.Name, s})
+		}
 		for j := len(svcs) - 1; j >= 0; j-- {
 			b.add(plan.Step{ID: "stop-service:" + svcs[j].Name, Kind: plan.KindStopService, Runtime: rt.Name,
 				Inputs: plan.Inputs{ServiceName: svcs[j].Name}, Undo: plan.UndoStartService})
@@ -212,6 +216,17 @@ func (p *planning) build() *plan.Plan {
 		for _, s := range dependsOrder(u.rt.Services) {
 			start(s.Name)
 		}
+	}
+
+	// Old services of upgraded runtimes that could keep serving until the
+	// new version answered: stopped only now.
+	for _, h := range handover {
+		needs := b.runtimeSteps(h.runtime, plan.KindWaitHealth, plan.KindStartService)
+		b.add(plan.Step{ID: "stop-service:" + h.svc.Name, Kind: plan.KindStopService, Runtime: h.runtime,
+			Needs: needs, Inputs: plan.Inputs{ServiceName: h.svc.Name}, Undo: plan.UndoStartService})
+		s := h.svc
+		b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: h.runtime,
+			Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
 	}
 
 	// The state after the plan.
@@ -427,4 +442,42 @@ func (p *planning) summary(added, removed []*unit, install []lock.Package, remov
 	s.DiskMiB = plan.Budget{Before: db, After: da, Budget: p.in.Target.Budget.DiskMiB}
 	s.Notes = append(s.Notes, p.notes...)
 	return s
+}
+
+type handoverService struct {
+	runtime string
+	svc     state.Service
+}
+
+// splitHandover divides an outgoing runtime's services into those stopped
+// before the new packages and files arrive and, for an upgrade, those that
+// keep serving until the new version has started and passed its health
+// checks: possible when the new version neither reuses the service's name
+// (runit has one directory per name) nor any of the old version's ports.
+// Services come back in depends-on order.
+func (p *planning) splitHandover(old state.Runtime) (now, later []state.Service) {
+	all := dependsOrder(old.Services)
+	u, upgrade := p.desired[old.Name]
+	if !upgrade || u.m == nil {
+		return all, nil
+	}
+	names := map[string]bool{}
+	for _, s := range u.rt.Services {
+		names[s.Name] = true
+	}
+	for _, op := range old.Ports {
+		for _, np := range u.rt.Ports {
+			if op.Number == np.Number && op.Protocol == np.Protocol {
+				return all, nil // the new version needs the old one's port
+			}
+		}
+	}
+	for _, s := range all {
+		if names[s.Name] {
+			now = append(now, s)
+		} else {
+			later = append(later, s)
+		}
+	}
+	return now, later
 }

@@ -171,3 +171,46 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + digits[n%10:n%10+1]
 }
+
+// TestUpgradeOrder: an upgrade whose new version moves to another port and
+// service name starts the new service (and waits for its health) before
+// stopping the old; one that keeps its port stops the old one first.
+func TestUpgradeOrder(t *testing.T) {
+	installed := &state.State{FormatVersion: 1, Lineage: strings.Repeat("b", 32), Serial: 1, Target: "t", Runtimes: []state.Runtime{{
+		Name: "web", Version: "1.0.0", MemoryMiB: 10,
+		Ports:    []state.Port{{Name: "http", Number: 8080, Protocol: "tcp"}},
+		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "10s"}},
+	}}}
+	supervisor := &lock.Lock{Target: lock.Target{Name: "t"}, Supervisor: &lock.Runtime{Name: "supervisor"}}
+	ctx := context.Background()
+	order := func(newPort int, newName string) []string {
+		src := `version: "2.0.0"
+ports: [{name: "http", number: ` + itoa(newPort) + `}]
+services: [{name: "` + newName + `", argv: ["/bin/true"]}]
+health: [{name: "web-tcp", kind: "tcp", service: "` + newName + `", port: "http"}]`
+		files := rt("web", src)
+		files["web.cue"] = []byte(strings.Replace(string(files["web.cue"]), "version: \"1.0.0\"\n", "", 1))
+		in := planner.Input{Target: smallTarget(), State: installed, Lock: supervisor, Catalog: mapCatalog{"web": files}}
+		p, err := planner.Plan(ctx, in, planner.Request{Add: adds("web")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, s := range p.Steps {
+			if strings.Contains(s.ID, "service") || strings.HasPrefix(s.ID, "wait-health") {
+				ids = append(ids, s.ID)
+			}
+		}
+		return ids
+	}
+	got := strings.Join(order(8081, "web-v2"), " ")
+	want := "install-service:web-v2 start-service:web-v2 wait-health:web-tcp stop-service:web-v1 remove-service:web-v1"
+	if got != want {
+		t.Errorf("handover upgrade:\n got %s\nwant %s", got, want)
+	}
+	got = strings.Join(order(8080, "web-v2"), " ")
+	want = "stop-service:web-v1 remove-service:web-v1 install-service:web-v2 start-service:web-v2 wait-health:web-tcp"
+	if got != want {
+		t.Errorf("same-port upgrade:\n got %s\nwant %s", got, want)
+	}
+}
