@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 
@@ -36,4 +37,30 @@ func Compile(name string) (*jsonschema.Schema, error) {
 		return nil, fmt.Errorf("compile schema %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// Decode checks JSON document b against the embedded JSON Schema name, then
+// decodes it into v with unknown fields refused: the one way runtimekit
+// reads its documents (locks, plans, state, bundle indexes).
+func Decode(name string, b []byte, v any) error {
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	s, err := Compile(name)
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(doc); err != nil {
+		return fmt.Errorf("does not match %s: %w", name, err)
+	}
+	return DecodeStrict(b, v)
+}
+
+// DecodeStrict decodes JSON into v, refusing unknown fields, without the
+// schema pass (for documents checked when they were made).
+func DecodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

@@ -1,64 +1,18 @@
 package nextjs_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/plugins/nextjs"
 	"github.com/runtimekit/runtimekit/sdk"
+	"github.com/runtimekit/runtimekit/sdk/plugintest"
 )
 
 func TestDetect(t *testing.T) {
-	tests := []struct {
-		name   string
-		files  map[string]string
-		match  bool
-		conf   int
-		params map[string]string // "." and "./x" stand for the app directory and paths in it
-	}{
-		{"next in dependencies, built", map[string]string{"package.json": `{"dependencies": {"next": "15.5.0"}}`, ".next/standalone/server.js": ""}, true, sdk.ConfidenceFramework, map[string]string{"app": "./.next/standalone"}},
-		{"next in devDependencies, not built", map[string]string{"package.json": `{"devDependencies": {"next": "^15"}}`}, true, sdk.ConfidenceFramework, nil},
-		{"plain node app", map[string]string{"package.json": `{"dependencies": {"express": "4"}}`}, false, 0, nil},
-		{"nothing", map[string]string{}, false, 0, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tt.files {
-				path := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			resp, err := nextjs.Runtime{}.Detect(context.Background(), &sdk.DetectRequest{Dir: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Match != tt.match || resp.Confidence != tt.conf {
-				t.Fatalf("match=%v confidence=%d, want %v %d (reason %q)", resp.Match, resp.Confidence, tt.match, tt.conf, resp.Reason)
-			}
-			want := map[string]any{}
-			for k, v := range tt.params {
-				if v == "." || strings.HasPrefix(v, "./") {
-					v = filepath.Join(dir, v)
-				}
-				want[k] = v
-			}
-			got := resp.Params
-			if got == nil {
-				got = map[string]any{}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("params (-want +got):\n%s", diff)
-			}
-		})
-	}
+	plugintest.Detect(t, nextjs.Runtime{}, []plugintest.DetectCase{
+		{Name: "next in dependencies, built", Files: map[string]string{"package.json": `{"dependencies": {"next": "15.5.0"}}`, ".next/standalone/server.js": ""}, Match: true, Confidence: sdk.ConfidenceFramework, Params: map[string]any{"app": "$DIR/.next/standalone"}},
+		{Name: "next in devDependencies, not built", Files: map[string]string{"package.json": `{"devDependencies": {"next": "^15"}}`}, Match: true, Confidence: sdk.ConfidenceFramework},
+		{Name: "plain node app", Files: map[string]string{"package.json": `{"dependencies": {"express": "4"}}`}},
+		{Name: "nothing", Files: map[string]string{}},
+	})
 }

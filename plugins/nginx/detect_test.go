@@ -1,63 +1,17 @@
 package nginx_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/plugins/nginx"
 	"github.com/runtimekit/runtimekit/sdk"
+	"github.com/runtimekit/runtimekit/sdk/plugintest"
 )
 
 func TestDetect(t *testing.T) {
-	tests := []struct {
-		name   string
-		files  map[string]string
-		match  bool
-		conf   int
-		params map[string]string // "." and "./x" stand for the app directory and paths in it
-	}{
-		{"site at the top", map[string]string{"index.html": "<p>"}, true, sdk.ConfidenceFallback, map[string]string{"root": "."}},
-		{"built site in dist", map[string]string{"dist/index.html": "<p>", "src/app.js": ""}, true, sdk.ConfidenceFallback, map[string]string{"root": "./dist"}},
-		{"no html", map[string]string{"README.md": ""}, false, 0, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tt.files {
-				path := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			resp, err := nginx.Runtime{}.Detect(context.Background(), &sdk.DetectRequest{Dir: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Match != tt.match || resp.Confidence != tt.conf {
-				t.Fatalf("match=%v confidence=%d, want %v %d (reason %q)", resp.Match, resp.Confidence, tt.match, tt.conf, resp.Reason)
-			}
-			want := map[string]any{}
-			for k, v := range tt.params {
-				if v == "." || strings.HasPrefix(v, "./") {
-					v = filepath.Join(dir, v)
-				}
-				want[k] = v
-			}
-			got := resp.Params
-			if got == nil {
-				got = map[string]any{}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("params (-want +got):\n%s", diff)
-			}
-		})
-	}
+	plugintest.Detect(t, nginx.Runtime{}, []plugintest.DetectCase{
+		{Name: "site at the top", Files: map[string]string{"index.html": "<p>"}, Match: true, Confidence: sdk.ConfidenceFallback, Params: map[string]any{"root": "$DIR"}},
+		{Name: "built site in dist", Files: map[string]string{"dist/index.html": "<p>", "src/app.js": ""}, Match: true, Confidence: sdk.ConfidenceFallback, Params: map[string]any{"root": "$DIR/dist"}},
+		{Name: "no html", Files: map[string]string{"README.md": ""}},
+	})
 }

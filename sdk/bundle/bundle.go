@@ -104,21 +104,8 @@ func ParseIndex(b []byte) (*Index, error) {
 		}
 		seen[f.Path] = true
 	}
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	s, err := schema.Compile("bundle.schema.json")
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Validate(doc); err != nil {
-		return nil, fmt.Errorf("does not match bundle.schema.json: %w", err)
-	}
 	var ix Index
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ix); err != nil {
+	if err := schema.Decode("bundle.schema.json", b, &ix); err != nil {
 		return nil, err
 	}
 	return &ix, nil

@@ -48,6 +48,19 @@ func (a Alternative) String() string {
 	return s
 }
 
+// Satisfies reports whether a package at version v (a Debian version
+// string) meets the alternative's version restriction, by dpkg's rules.
+func (a Alternative) Satisfies(v string) bool {
+	if a.Op == "" {
+		return true
+	}
+	pv, err := version.Parse(v)
+	if err != nil {
+		return false
+	}
+	return a.satisfiedBy(pv)
+}
+
 // satisfiedBy reports whether version v meets the restriction.
 func (a *Alternative) satisfiedBy(v version.Version) bool {
 	if a.Op == "" {

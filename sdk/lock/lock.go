@@ -189,9 +189,7 @@ func Read(path string) (*Lock, error) {
 // Schema pass, which costs several milliseconds on every plan.
 func ParseTrusted(b []byte) (*Lock, error) {
 	var l Lock
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
+	if err := schema.DecodeStrict(b, &l); err != nil {
 		return nil, err
 	}
 	return &l, nil
@@ -199,16 +197,9 @@ func ParseTrusted(b []byte) (*Lock, error) {
 
 // Parse decodes and validates lock bytes.
 func Parse(b []byte) (*Lock, error) {
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	s, err := schema.Compile("lock.schema.json")
-	if err != nil {
+	var l Lock
+	if err := schema.Decode("lock.schema.json", b, &l); err != nil {
 		return nil, err
 	}
-	if err := s.Validate(doc); err != nil {
-		return nil, fmt.Errorf("does not match lock.schema.json: %w", err)
-	}
-	return ParseTrusted(b)
+	return &l, nil
 }

@@ -43,21 +43,8 @@ func Read(path string) (*Plan, error) {
 // then checks what a schema cannot: step ids are unique, a step needs only
 // earlier steps, and every artifact a step uses is listed.
 func Parse(b []byte) (*Plan, error) {
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	sch, err := schema.Compile("plan.schema.json")
-	if err != nil {
-		return nil, err
-	}
-	if err := sch.Validate(doc); err != nil {
-		return nil, fmt.Errorf("does not match plan.schema.json: %w", err)
-	}
 	var p Plan
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := schema.Decode("plan.schema.json", b, &p); err != nil {
 		return nil, err
 	}
 	if err := p.Check(); err != nil {

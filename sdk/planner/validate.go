@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"pault.ag/go/debian/version"
-
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
@@ -159,7 +157,7 @@ func (p *planning) checkPackages(ctx context.Context, units []*unit) {
 						if strings.HasPrefix(pr.who, n+" ") || pr.who == n {
 							continue // a package never conflicts with itself
 						}
-						if a.Op != "" && (pr.version == "" || !satisfies(pr.version, a.Op, a.Version)) {
+						if a.Op != "" && (pr.version == "" || !a.Satisfies(pr.version)) {
 							continue
 						}
 						p.errorf(o.u.pos("/packages"), "/packages", "these runtimes cannot be installed together",
@@ -207,29 +205,6 @@ func replaces(p lock.Package, other string) bool {
 				return true
 			}
 		}
-	}
-	return false
-}
-
-// satisfies reports whether version v meets "op want" by dpkg's rules.
-func satisfies(v, op, want string) bool {
-	a, err1 := version.Parse(v)
-	b, err2 := version.Parse(want)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	c := version.Compare(a, b)
-	switch op {
-	case "<<":
-		return c < 0
-	case "<=":
-		return c <= 0
-	case "=":
-		return c == 0
-	case ">=":
-		return c >= 0
-	case ">>":
-		return c > 0
 	}
 	return false
 }

@@ -53,21 +53,8 @@ func Load(path string) (s *State, exists bool, err error) {
 
 // Parse decodes state bytes and checks them against schema/state.schema.json.
 func Parse(b []byte) (*State, error) {
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	sch, err := schema.Compile("state.schema.json")
-	if err != nil {
-		return nil, err
-	}
-	if err := sch.Validate(doc); err != nil {
-		return nil, fmt.Errorf("does not match state.schema.json: %w", err)
-	}
 	var s State
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := schema.Decode("state.schema.json", b, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -1,0 +1,95 @@
+package plan_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/runtimekit/runtimekit/sdk/plan"
+)
+
+// A plan made by the planner (its golden file) is the valid sample.
+func sample(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../planner/testdata/golden/webvm-i386-nginx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseAcceptsAndRoundTrips(t *testing.T) {
+	b := sample(t)
+	p, err := plan.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, again) {
+		t.Error("Marshal(Parse(b)) != b")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	b := string(sample(t))
+	tests := []struct{ name, from, to, want string }{
+		{"unknown step kind", `"kind": "write-file"`, `"kind": "format-disk"`, "kind"},
+		{"unknown field", `"undo": "restore-file"`, `"undo": "restore-file", "sudo": true`, "sudo"},
+		{"dot-dot path", `"path": "/srv/www/index.html"`, `"path": "/srv/www/../../etc/passwd"`, "path"},
+		{"relative path", `"path": "/srv/www/index.html"`, `"path": "srv/www/index.html"`, "path"},
+		{"wrong undo for kind", `"undo": "restore-file"`, `"undo": "none"`, "undo"},
+		{"inputs of another kind", `"serviceName": "nginx"`, `"serviceName": "nginx", "purge": true`, "purge"},
+		{"stale format", `"formatVersion": 1`, `"formatVersion": 2`, "formatVersion"},
+		{"bad lineage", `"lineage": ""`, `"lineage": "../x"`, "lineage"},
+		{"needs a later step", `"needs": [
+        "install-packages"
+      ],`, `"needs": [
+        "record-state"
+      ],`, "not an earlier step"},
+		{"unlisted artifact", `"artifacts": [
+          "`, `"artifacts": [
+          "0000000000000000000000000000000000000000000000000000000000000000",
+          "`, "does not list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := strings.Replace(b, tt.from, tt.to, 1)
+			if bad == b {
+				t.Fatalf("replacement %q did not apply", tt.from)
+			}
+			_, err := plan.Parse([]byte(bad))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error does not mention %q:\n%v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestRender(t *testing.T) {
+	p, err := plan.Parse(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var human, dot bytes.Buffer
+	if err := p.Render(&human); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+ nginx 1.22.1", "Packages: 22 to install, 0 to remove", "Ports: 80/tcp (nginx)", "Memory: 0 MiB -> 16 MiB of 512 MiB"} {
+		if !strings.Contains(human.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, human.String())
+		}
+	}
+	if err := p.Dot(&dot); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dot.String(), `"start-service:nginx" -> "wait-health:nginx-http";`) {
+		t.Errorf("dot lacks the start -> health edge:\n%s", dot.String())
+	}
+}
