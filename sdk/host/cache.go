@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/google/renameio/v2"
@@ -103,7 +104,9 @@ func (h *Host) describe(ctx context.Context, t target) (*sdk.DescribeResponse, e
 		return nil, err
 	}
 	if e != nil {
-		return e.Describe.response(), nil
+		d := e.Describe.response()
+		d.Manifest = qualify(d.Name, d.Manifest)
+		return d, nil
 	}
 	rt, err := h.runtime(ctx, t)
 	if err != nil {
@@ -116,6 +119,7 @@ func (h *Host) describe(ctx context.Context, t target) (*sdk.DescribeResponse, e
 	if d.Name != t.Name {
 		return nil, fmt.Errorf("plugin %s (%s) describes itself as %q: a plugin binary must be named %s<its runtime name>", t.Name, t.Path, d.Name, BinaryPrefix)
 	}
+	d.Manifest = qualify(d.Name, d.Manifest)
 	h.writeEntry(ctx, t.digest, &cacheEntry{Describe: &describeJSON{Name: d.Name, Version: d.Version, Manifest: d.Manifest}})
 	return d, nil
 }
@@ -144,6 +148,7 @@ func (h *Host) Manifest(ctx context.Context, name string) (*manifest.Manifest, e
 	var d *sdk.DescribeResponse
 	if e != nil {
 		d = e.Describe.response()
+		d.Manifest = qualify(d.Name, d.Manifest)
 	} else if d, err = h.describe(ctx, t); err != nil {
 		return nil, err
 	}
@@ -223,4 +228,15 @@ func (h *Host) evaluatorKey(ctx context.Context) (string, error) {
 	h.evalKey = key
 	h.mu.Unlock()
 	return key, nil
+}
+
+// qualify prefixes the plugin's manifest file names with its runtime name,
+// so that diagnostics say which plugin they are about
+// ("nginx/manifest.cue:9:12", not "manifest.cue:9:12").
+func qualify(name string, files map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(files))
+	for n, b := range files {
+		out[name+"/"+path.Base(n)] = b
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -164,13 +165,20 @@ func starts(t *testing.T, file string) []int {
 	return pids
 }
 
-// fakeEvaluate decodes manifest.json as plain JSON, so these tests do not
-// depend on the CUE schema, and counts its calls.
+// fakeEvaluate decodes the plugin's manifest.json (which the host names
+// NAME/manifest.json) as plain JSON, so these tests do not depend on the CUE
+// schema, and counts its calls.
 func fakeEvaluate(calls *atomic.Int32) func(context.Context, map[string][]byte) (*manifest.Manifest, error) {
 	return func(_ context.Context, files map[string][]byte) (*manifest.Manifest, error) {
 		calls.Add(1)
+		var src []byte
+		for name, b := range files {
+			if path.Base(name) == "manifest.json" {
+				src = b
+			}
+		}
 		var m manifest.Manifest
-		if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		if err := json.Unmarshal(src, &m); err != nil {
 			return nil, err
 		}
 		m.Source = manifest.Positions{"/name": {File: "manifest.json", Line: 1, Column: 2}}
