@@ -133,6 +133,16 @@ func (c *checker) platforms() {
 	})
 	for _, list := range []string{"packages/archives", "packages/npm"} {
 		c.each(list, func(p string, el cue.Value) {
+			d, f, ok := str(el, "dest")
+			switch {
+			case !ok || len(d) == 0 || d[0] != '/':
+			case path.Clean(d) != d:
+				c.add(f, p+"/dest", fmt.Sprintf("dest %q is not clean", d), fmt.Sprintf("write %q", path.Clean(d)))
+			case d == "/":
+				c.add(f, p+"/dest", "dest must not be the root directory", "extract into a directory of its own, e.g. /opt/NAME")
+			}
+		})
+		c.each(list, func(p string, el cue.Value) {
 			pl := el.LookupPath(cue.ParsePath("platform"))
 			os, _, ok1 := str(pl, "os")
 			arch, f, ok2 := str(pl, "arch")

@@ -136,10 +136,7 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 		v = v.Unify(pv)
 	}
 
-	var ds Diagnostics
-	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		ds = append(ds, l.fromCUE(err, v, def)...)
-	}
+	ds := l.validate(v, def)
 	ds = append(ds, check(v, src, def)...)
 	ds = dedupe(ds)
 	if ds.HasErrors() {
@@ -243,6 +240,11 @@ func (l *Loader) fromCUE(err error, v, def cue.Value) Diagnostics {
 		}
 		if len(segs) > 0 {
 			d.Path = "/" + strings.Join(segs, "/")
+		}
+		if strings.HasPrefix(d.Summary, "incomplete value") && len(segs) > 0 {
+			// CUE's wording for a required field left out.
+			d.Detail = d.Summary
+			d.Summary = "missing required value " + strings.Join(segs, ".")
 		}
 		d.Pos = manifestPos(cueerrors.Positions(e))
 		if d.Pos.File == "" && v.Exists() {
@@ -564,4 +566,40 @@ func normalizeNumbers(v any) any {
 	default:
 		return v
 	}
+}
+
+// validate reports the schema errors of v. CUE drops "incomplete value"
+// errors (a required field missing) from a validation that also finds a
+// conflict, so each top-level field, and each element of a top-level list,
+// is validated on its own as well: every problem is reported in one run.
+func (l *Loader) validate(v, def cue.Value) Diagnostics {
+	var ds Diagnostics
+	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
+		ds = append(ds, l.fromCUE(err, v, def)...)
+	} else {
+		return nil
+	}
+	it, err := v.Fields()
+	if err != nil {
+		return ds
+	}
+	for it.Next() {
+		fv := it.Value()
+		parts := []cue.Value{fv}
+		if fv.IncompleteKind() == cue.ListKind {
+			for i := 0; ; i++ {
+				el := fv.LookupPath(cue.MakePath(cue.Index(i)))
+				if !el.Exists() {
+					break
+				}
+				parts = append(parts, el)
+			}
+		}
+		for _, part := range parts {
+			if err := part.Validate(cue.Concrete(true), cue.All()); err != nil {
+				ds = append(ds, l.fromCUE(err, v, def)...)
+			}
+		}
+	}
+	return ds
 }

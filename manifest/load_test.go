@@ -181,3 +181,26 @@ func TestLoadNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// A missing required field is reported beside an unrelated conflict: CUE
+// alone reports only the conflict.
+func TestMissingAndConflictTogether(t *testing.T) {
+	src := `name: "x"
+version: "1.0.0"
+platforms: [{os: "linux", arch: "386"}]
+resources: memoryMiB: 1
+services: [{}]
+files: [{path: "rel", content: ""}]
+`
+	_, err := manifest.LoadFiles(context.Background(), map[string][]byte{"m.cue": []byte(src)}, manifest.Options{})
+	var ds manifest.Diagnostics
+	if !errors.As(err, &ds) {
+		t.Fatalf("want diagnostics, got %v", err)
+	}
+	text := ds.Error()
+	for _, want := range []string{"missing required value services.0.name", "missing required value services.0.argv.0", `invalid value "rel"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, text)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -13,10 +14,28 @@ import (
 // each other relative to it (plan.schema.json uses state.schema.json's defs).
 const baseURL = "https://runtimekit.dev/schema/"
 
+// compiled caches compiled schemas by name. It is the package's one piece of
+// global state, kept on purpose: the schemas are embedded and immutable, and
+// compiling one costs milliseconds natively, ten times that in the VM, on
+// every document read.
+var compiled sync.Map // name → *jsonschema.Schema
+
 // Compile returns the embedded JSON Schema with the given file name (e.g.
 // "plan.schema.json"), compiled as draft 2020-12 with every other embedded
 // schema available to its $refs.
 func Compile(name string) (*jsonschema.Schema, error) {
+	if s, ok := compiled.Load(name); ok {
+		return s.(*jsonschema.Schema), nil
+	}
+	s, err := compile(name)
+	if err != nil {
+		return nil, err
+	}
+	compiled.Store(name, s)
+	return s, nil
+}
+
+func compile(name string) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	names, err := fs.Glob(files, "*.schema.json")

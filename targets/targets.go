@@ -29,6 +29,8 @@ type Profile struct {
 	*manifest.Target
 	// Source is the built-in name or the file the profile came from.
 	Source string
+	// Builtin is true for a profile shipped in runtimectl (its lock too).
+	Builtin bool
 	// Base is the base system's dpkg status: from the profile's status
 	// file, or nil when it has none.
 	Base *debian.Status
@@ -76,7 +78,7 @@ func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{Target: t, Source: display}
+	p := &Profile{Target: t, Source: display, Builtin: fsys == builtin}
 	if t.Base.Status != "" {
 		b, err := fs.ReadFile(fsys, t.Base.Status)
 		if err != nil {

@@ -65,7 +65,7 @@ func (a *app) lockCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if reason, ok := supports(m, prof.Platform()); !ok {
+				if reason, ok := m.Supports(prof.Platform()); !ok {
 					if explicit {
 						return fmt.Errorf("runtime %s cannot be installed on target %s (%s): %s", n, prof.Name, prof.Platform(), reason)
 					}
@@ -158,21 +158,6 @@ func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring
 	}
 	fmt.Fprintf(a.stderr, "index %s sha256 %s from %s (InRelease verified with %s)\n", info.Path, info.SHA256, mirror, keyring)
 	return file, info.SHA256, info.Path, nil
-}
-
-// supports tells whether a runtime can run on a platform, and if not why.
-func supports(m *manifest.Manifest, pl manifest.Platform) (string, bool) {
-	for _, p := range m.Platforms {
-		if p == pl {
-			return "", true
-		}
-	}
-	for _, u := range m.Unsupported {
-		if u.Platform == pl {
-			return u.Reason, false
-		}
-	}
-	return fmt.Sprintf("it supports only %v", m.Platforms), false
 }
 
 func fileSHA256(path string) (string, error) {

@@ -67,11 +67,6 @@ func (a *app) manifestCommand() *cobra.Command {
 			m, err := manifest.LoadFiles(cmd.Context(), files, manifest.Options{Params: p})
 			var ds manifest.Diagnostics
 			if asDiagnostics(err, &ds) {
-				if a.json {
-					if jerr := a.printJSON(map[string]any{"ok": false, "diagnostics": ds}); jerr != nil {
-						return jerr
-					}
-				}
 				return a.reportDiagnostics(ds)
 			}
 			if err != nil {

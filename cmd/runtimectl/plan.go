@@ -127,7 +127,7 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 		return nil, err
 	}
 	cat := &catalog{app: a, files: map[string]map[string][]byte{}}
-	req := planner.Request{Remove: f.remove, NoAuto: f.noAuto, Cascade: f.cascade}
+	req := planner.Request{Remove: f.remove, NoAuto: f.noAuto, Cascade: f.cascade, Params: params}
 	for _, path := range f.manifests {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -143,11 +143,11 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 			return nil, err
 		}
 		cat.files[m.Name] = files
-		req.Add = append(req.Add, planner.Add{Name: m.Name, Params: params[m.Name]})
+		req.Add = append(req.Add, planner.Add{Name: m.Name})
 	}
 	for _, s := range f.add {
 		name, constraint, _ := strings.Cut(s, "@")
-		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint, Params: params[name]})
+		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint})
 	}
 	in := planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l, Catalog: cat}
 	if f.bundleDir != "" {
@@ -158,9 +158,6 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 	p, err := planner.Plan(ctx, in, req)
 	var ds manifest.Diagnostics
 	if errors.As(err, &ds) {
-		if a.json {
-			_ = a.printJSON(map[string]any{"ok": false, "diagnostics": ds})
-		}
 		fmt.Fprintln(a.stderr, "runtimectl: the plan is refused:")
 		return nil, a.reportDiagnostics(ds)
 	}
@@ -174,10 +171,13 @@ func loadLock(path string, prof *targets.Profile) (*lock.Lock, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.Target.Name != prof.Name {
-			return nil, fmt.Errorf("lock %s is for target %s, not %s", path, l.Target.Name, prof.Name)
+		if err := lockFits(l, prof); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		return l, nil
+	}
+	if !prof.Builtin {
+		return nil, nil // a profile from a file has no shipped lock
 	}
 	b, ok := targets.Lock(prof.Name)
 	if !ok {
@@ -311,4 +311,15 @@ func bundleDebFiles(dir string) (func(ctx context.Context, p lock.Package) ([]st
 		}
 		return paths, nil
 	}, nil
+}
+
+// lockFits checks that a lock was made for the profile's name, architecture
+// and Debian release.
+func lockFits(l *lock.Lock, prof *targets.Profile) error {
+	t := l.Target
+	if t.Name != prof.Name || t.Arch != prof.Arch || t.DebianArch != prof.DebianArch() || t.Release != prof.Debian.Release {
+		return fmt.Errorf("it is for target %s (%s/%s, %s), not %s (%s/%s, %s)",
+			t.Name, t.Arch, t.DebianArch, t.Release, prof.Name, prof.Arch, prof.DebianArch(), prof.Debian.Release)
+	}
+	return nil
 }

@@ -132,7 +132,11 @@ func (a *app) printJSON(v any) error {
 // reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and
 // returns the exit error to use when any is an error.
 func (a *app) reportDiagnostics(ds manifest.Diagnostics) error {
-	if !a.json {
+	if a.json {
+		if err := a.printJSON(map[string]any{"ok": !ds.HasErrors(), "diagnostics": ds}); err != nil {
+			return err
+		}
+	} else {
 		for _, d := range ds {
 			fmt.Fprintln(a.stderr, d.String())
 		}

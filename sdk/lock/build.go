@@ -83,12 +83,12 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime
 	r := &Runtime{Name: m.Name, Version: m.Version}
 	reqs := make([]debian.Request, 0, len(m.Packages.Debian))
 	for _, p := range m.Packages.Debian {
-		req, err := debian.ParseRequest(relation(p))
+		req, err := debian.ParseRequest(Relation(p))
 		if err != nil {
 			return nil, err
 		}
 		reqs = append(reqs, req)
-		r.Requests = append(r.Requests, relation(p))
+		r.Requests = append(r.Requests, Relation(p))
 	}
 	if len(reqs) > 0 {
 		res, err := debian.Resolve(ctx, in.Index, in.Base, reqs, debian.ResolveOptions{Arch: in.Target.DebianArch})
@@ -131,8 +131,9 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime
 	return r, nil
 }
 
-// relation writes a manifest request as a Debian relation: "name (>= 1.2)".
-func relation(p manifest.DebianPackage) string {
+// Relation writes a manifest's Debian package request as a Debian relation:
+// "name (>= 1.2)", as the lock records it.
+func Relation(p manifest.DebianPackage) string {
 	if p.Version == "" {
 		return p.Name
 	}
@@ -161,7 +162,7 @@ func artifacts(m *manifest.Manifest, pl manifest.Platform) []Artifact {
 			continue
 		}
 		out = append(out, Artifact{Kind: ArtifactArchive, Name: x.Name, URL: x.URL, SHA256: x.SHA256, Size: x.Size,
-			Dest: x.Dest, Format: x.Format, Strip: x.Strip})
+			Dest: x.Dest, Format: x.Format, Strip: x.Strip, Include: x.Include})
 	}
 	return out
 }

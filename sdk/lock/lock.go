@@ -100,6 +100,8 @@ type Artifact struct {
 	Dest      string `json:"dest"`
 	Format    string `json:"format"` // tar.gz, tar.xz, zip
 	Strip     int    `json:"strip"`
+	// Include limits extraction to matching paths; empty means all.
+	Include []string `json:"include,omitempty"`
 }
 
 // Runtime returns the named runtime's entry.
@@ -118,7 +120,7 @@ func (l *Lock) Runtime(name string) (*Runtime, bool) {
 func (l *Lock) Marshal() ([]byte, error) {
 	c := *l
 	c.FormatVersion = FormatVersion
-	c.Runtimes = append([]Runtime(nil), l.Runtimes...)
+	c.Runtimes = append([]Runtime{}, l.Runtimes...)
 	sort.Slice(c.Runtimes, func(i, j int) bool { return c.Runtimes[i].Name < c.Runtimes[j].Name })
 	all := make([]*Runtime, 0, len(c.Runtimes)+1)
 	for i := range c.Runtimes {

@@ -184,6 +184,9 @@ type Archive struct {
 	Format string `json:"format"`
 	Dest   string `json:"dest"`
 	Strip  int    `json:"strip"`
+	// Include limits extraction to archive paths matching these globs
+	// (path.Match syntax, after Strip); empty extracts everything.
+	Include []string `json:"include,omitempty"`
 }
 
 // File is a file to write or remove. For write-file, Content holds the

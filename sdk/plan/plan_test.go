@@ -89,7 +89,7 @@ func TestRender(t *testing.T) {
 	if err := p.Dot(&dot); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(dot.String(), `"start-service:nginx" -> "wait-health:nginx-http";`) {
+	if !strings.Contains(dot.String(), `"start-service:nginx" -> "wait-health:nginx/nginx-http";`) {
 		t.Errorf("dot lacks the start -> health edge:\n%s", dot.String())
 	}
 }

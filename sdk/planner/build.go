@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
@@ -96,6 +97,7 @@ func (p *planning) build() *plan.Plan {
 	// Removals, in reverse requires order.
 	removed := p.removedUnits()
 	var handover []handoverService
+	var late []plan.Step
 	for i := len(removed) - 1; i >= 0; i-- {
 		rt := removed[i].rt
 		svcs, later := p.splitHandover(rt)
@@ -111,26 +113,38 @@ func (p *planning) build() *plan.Plan {
 			b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: rt.Name,
 				Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
 		}
+		// An old version still serving during a handover keeps its files
+		// and packages until it has stopped.
+		target := &b.plan.Steps
+		if len(later) > 0 {
+			target = &late
+		}
 		for _, f := range rt.Files {
 			if p.rewrites(f.Path) {
 				continue // the upgrade writes it again
 			}
-			b.add(plan.Step{ID: "remove-file:" + f.Path, Kind: plan.KindRemoveFile, Runtime: rt.Name,
+			*target = append(*target, plan.Step{ID: "remove-file:" + f.Path, Kind: plan.KindRemoveFile, Runtime: rt.Name,
 				Inputs: plan.Inputs{File: &plan.File{Path: f.Path, SHA256: f.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}},
-				Undo:   plan.UndoRestoreFile})
+				Needs:  []string{}, Undo: plan.UndoRestoreFile})
 		}
 		for _, a := range rt.Artifacts {
-			b.add(plan.Step{ID: "remove-archive:" + a.Name, Kind: plan.KindRemoveArchive, Runtime: rt.Name,
-				Inputs: plan.Inputs{Archive: &plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: "tar.gz", Dest: a.Dest}}, Undo: plan.UndoNone})
+			*target = append(*target, plan.Step{ID: "remove-archive:" + rt.Name + "/" + a.Name, Kind: plan.KindRemoveArchive, Runtime: rt.Name,
+				Inputs: plan.Inputs{Archive: &plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest}}, Needs: []string{}, Undo: plan.UndoNone})
 		}
 	}
-	if len(remove) > 0 {
+	removePackages := func() {
+		if len(remove) == 0 {
+			return
+		}
 		refs := make([]plan.PackageRef, len(remove))
 		for i, q := range remove {
 			refs[i] = plan.PackageRef{Name: q.Name, Version: q.Version, Arch: q.Arch}
 		}
 		b.add(plan.Step{ID: "remove-packages", Kind: plan.KindRemovePackages, Inputs: plan.Inputs{Packages: refs, Purge: true},
 			Needs: b.ofKinds(plan.KindRemoveService, plan.KindRemoveFile, plan.KindRemoveArchive), Undo: plan.UndoInstallPackages})
+	}
+	if len(handover) == 0 {
+		removePackages()
 	}
 
 	// Additions.
@@ -145,7 +159,7 @@ func (p *planning) build() *plan.Plan {
 	for _, u := range added {
 		for _, a := range u.archives {
 			a := a
-			b.add(plan.Step{ID: "extract-archive:" + a.Name, Kind: plan.KindExtractArchive, Runtime: u.rt.Name,
+			b.add(plan.Step{ID: "extract-archive:" + u.rt.Name + "/" + a.Name, Kind: plan.KindExtractArchive, Runtime: u.rt.Name,
 				Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages), Inputs: plan.Inputs{Archive: &a}, Undo: plan.UndoRemoveTree})
 		}
 		paths := sortedKeys(u.files)
@@ -200,7 +214,7 @@ func (p *planning) build() *plan.Plan {
 		for _, h := range u.rt.Health {
 			if h.Service == name {
 				h := h
-				b.add(plan.Step{ID: "wait-health:" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
+				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
 					Needs: []string{"start-service:" + name}, Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
 			}
 		}
@@ -209,7 +223,7 @@ func (p *planning) build() *plan.Plan {
 		for _, h := range u.rt.Health {
 			if h.Service == "" {
 				h := h
-				b.add(plan.Step{ID: "wait-health:" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
+				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
 					Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
 			}
 		}
@@ -228,13 +242,44 @@ func (p *planning) build() *plan.Plan {
 		b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: h.runtime,
 			Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
 	}
+	for _, st := range late {
+		st.Needs = b.runtimeSteps(st.Runtime, plan.KindRemoveService)
+		b.add(st)
+	}
+	if len(handover) > 0 {
+		removePackages()
+	}
 
-	// The state after the plan.
+	// The state after the plan. A kept runtime's packages that this plan
+	// upgrades (another runtime's lock pins a newer version) are recorded
+	// at their new versions.
+	newVersion := map[string]string{}
+	for _, d := range install {
+		newVersion[d.Name] = d.Version
+	}
 	after := make([]state.Runtime, 0, len(p.desired))
 	for _, n := range sortedKeys(p.desired) {
-		after = append(after, p.desired[n].rt)
+		rt := p.desired[n].rt
+		rt.Packages = append([]state.Package(nil), rt.Packages...)
+		for i, q := range rt.Packages {
+			if v, ok := newVersion[q.Name]; ok {
+				rt.Packages[i].Version = v
+			}
+		}
+		after = append(after, rt)
 	}
-	if len(b.plan.Steps) > 0 {
+	// The state is recorded whenever it changes, also by a plan with no
+	// other step (an automatic runtime asked for explicitly).
+	before := make([]string, len(p.cur.Runtimes))
+	for i, rt := range p.cur.Runtimes {
+		before[i] = canonical(rt)
+	}
+	afterKeys := make([]string, len(after))
+	for i, rt := range after {
+		afterKeys[i] = canonical(rt)
+	}
+	sort.Strings(before)
+	if len(b.plan.Steps) > 0 || strings.Join(before, "\n") != strings.Join(afterKeys, "\n") {
 		var all []string
 		for _, s := range b.plan.Steps {
 			all = append(all, s.ID)
@@ -248,9 +293,15 @@ func (p *planning) build() *plan.Plan {
 type stepBuilder struct{ plan *plan.Plan }
 
 func (b *stepBuilder) add(s plan.Step) {
-	if s.Needs == nil {
-		s.Needs = []string{}
+	needs := []string{}
+	seen := map[string]bool{}
+	for _, n := range s.Needs {
+		if !seen[n] {
+			seen[n] = true
+			needs = append(needs, n)
+		}
 	}
+	s.Needs = needs
 	b.plan.Steps = append(b.plan.Steps, s)
 }
 

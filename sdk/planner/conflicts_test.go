@@ -49,6 +49,10 @@ services: [{name: "` + name + `", argv: ["/bin/true"]}]
 		{Name: "breaker", Packages: []lock.Package{{Name: "newlibc", Version: "1", Arch: "i386", Filename: "pool/n.deb", SHA256: strings.Repeat("f", 64), Size: 1,
 			Breaks: "libc6 (<< 3)"}}},
 	}}
+	for i := range pkgLock.Runtimes {
+		r := &pkgLock.Runtimes[i]
+		r.Version, r.Requests = "1.0.0", []string{r.Packages[0].Name}
+	}
 	deb := func(name string) string { return `packages: debian: [{name: "` + name + `"}]` + "\n" }
 	cat := mapCatalog{
 		"web-a":   rt("web-a", svc("web-a", 8080)),
@@ -97,7 +101,7 @@ services: [{name: "` + name + `", argv: ["/bin/true"]}]
 		{"same file", []string{"file-a", "file-b"}, nil, []string{"file /etc/shared.conf is claimed by both file-a"}},
 		{"runtime conflicts", []string{"web-a", "apache"}, nil, []string{"apache conflicts with web-a"}},
 		{"exclusive capability", []string{"cap-a", "cap-b"}, nil, []string{"exclusive capability tls-terminator is claimed by both cap-a"}},
-		{"requires not met", []string{"needy"}, nil, []string{"needy requires old >=2, but the available version is 1.0.0"}},
+		{"requires not met", []string{"needy"}, nil, []string{"needy.cue:5:22: error: needy requires old >=2, but the available old is 1.0.0"}},
 		{"platform", []string{"amd64"}, nil, []string{"amd64 cannot run on target t (linux/386): no 32-bit build"}},
 		{"memory budget", []string{"hungry", "web-a"}, nil, []string{"the runtimes need 105 MiB of memory, over target t's budget of 100 MiB"}},
 		{"disk budget", []string{"big"}, nil, []string{"would use 212 MiB of disk, over target t's budget of 100 MiB"}},
@@ -204,12 +208,12 @@ health: [{name: "web-tcp", kind: "tcp", service: "` + newName + `", port: "http"
 		return ids
 	}
 	got := strings.Join(order(8081, "web-v2"), " ")
-	want := "install-service:web-v2 start-service:web-v2 wait-health:web-tcp stop-service:web-v1 remove-service:web-v1"
+	want := "install-service:web-v2 start-service:web-v2 wait-health:web/web-tcp stop-service:web-v1 remove-service:web-v1"
 	if got != want {
 		t.Errorf("handover upgrade:\n got %s\nwant %s", got, want)
 	}
 	got = strings.Join(order(8080, "web-v2"), " ")
-	want = "stop-service:web-v1 remove-service:web-v1 install-service:web-v2 start-service:web-v2 wait-health:web-tcp"
+	want = "stop-service:web-v1 remove-service:web-v1 install-service:web-v2 start-service:web-v2 wait-health:web/web-tcp"
 	if got != want {
 		t.Errorf("same-port upgrade:\n got %s\nwant %s", got, want)
 	}

@@ -35,6 +35,9 @@ type Request struct {
 	NoAuto bool
 	// Cascade also removes the runtimes that require a removed one.
 	Cascade bool
+	// Params are user parameters by runtime, also for runtimes added
+	// automatically; Add.Params take precedence.
+	Params map[string]map[string]any
 }
 
 // Input is everything a plan depends on.

@@ -2,9 +2,9 @@ package planner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -68,6 +68,13 @@ var cliPos = manifest.Pos{File: "command line"}
 // require.
 func (p *planning) resolve(ctx context.Context) error {
 	remove := map[string]bool{}
+	for _, a := range p.req.Add {
+		for _, r := range p.req.Remove {
+			if a.Name == r {
+				p.errorf(cliPos, "", "to reinstall or upgrade, --add it alone", "%s is both added and removed", r)
+			}
+		}
+	}
 	for _, n := range p.req.Remove {
 		if _, ok := p.installed[n]; !ok {
 			p.errorf(cliPos, "", "installed runtimes: "+strings.Join(sortedKeys(p.installed), ", "), "cannot remove %s: it is not installed", n)
@@ -92,7 +99,7 @@ func (p *planning) resolve(ctx context.Context) error {
 					remove[name] = true
 					p.notes = append(p.notes, fmt.Sprintf("%s is removed too: it requires %s (--cascade)", name, r.Runtime))
 					changed = true
-				} else if !p.wantsAdd(name) {
+				} else {
 					p.errorf(cliPos, "", "remove "+name+" as well, or use --cascade",
 						"cannot remove %s: %s requires it", r.Runtime, name)
 				}
@@ -112,7 +119,7 @@ func (p *planning) resolve(ctx context.Context) error {
 			continue
 		}
 		if _, ok := p.desired[name]; !ok {
-			p.desired[name] = keptUnit(p.installed[name])
+			p.desired[name] = p.kept(p.installed[name])
 		}
 	}
 	// Requirements of every desired runtime, adding missing ones. A
@@ -128,15 +135,25 @@ func (p *planning) resolve(ctx context.Context) error {
 				}
 				tried[r.Runtime] = true
 				path := fmt.Sprintf("/requires/%d", i)
+				if remove[r.Runtime] {
+					p.errorf(u.pos(path), path, "keep "+r.Runtime+", or do not add "+name,
+						"cannot remove %s: %s requires it", r.Runtime, name)
+					continue
+				}
 				if p.req.NoAuto {
 					p.errorf(u.pos(path), path, "add "+r.Runtime+" too, or drop --no-auto", "%s requires %s %s, which is not installed and not being added", name, r.Runtime, r.Constraint)
 					continue
 				}
-				if err := p.add(ctx, Add{Name: r.Runtime, Constraint: r.Constraint}, name); err != nil {
+				if err := p.add(ctx, Add{Name: r.Runtime, Params: p.req.Params[r.Runtime]}, name); err != nil {
 					return err
 				}
 				changed = true
 			}
+		}
+	}
+	for _, n := range sortedKeys(p.req.Params) {
+		if u, ok := p.desired[n]; !ok || u.m == nil {
+			p.errorf(cliPos, "", "parameters apply to runtimes being added", "parameters are given for %s, which this plan does not add", n)
 		}
 	}
 	// Automatically installed runtimes nobody requires any more go, as
@@ -163,15 +180,6 @@ func (p *planning) resolve(ctx context.Context) error {
 	return nil
 }
 
-func (p *planning) wantsAdd(name string) bool {
-	for _, a := range p.req.Add {
-		if a.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // requiredBy names a desired runtime that requires name, or "".
 func (p *planning) requiredBy(name string) string {
 	for _, n := range sortedKeys(p.desired) {
@@ -193,7 +201,11 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 		}
 		return nil
 	}
-	m, err := p.in.Catalog.Manifest(ctx, a.Name, a.Params)
+	params := a.Params
+	if params == nil {
+		params = p.req.Params[a.Name]
+	}
+	m, err := p.in.Catalog.Manifest(ctx, a.Name, params)
 	var ds manifest.Diagnostics
 	if errors.As(err, &ds) {
 		p.diags = append(p.diags, ds...)
@@ -214,12 +226,12 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 			if by != "" {
 				what = by + " requires"
 			}
-			p.errorf(posOr(m, "/version"), "/version", "the available "+a.Name+" is "+m.Version,
+			p.errorf(cliPos, "", "the available "+a.Name+" is "+m.Version,
 				"%s %s %s, but the available version is %s", what, a.Name, a.Constraint, m.Version)
 			return nil
 		}
 	}
-	if reason, ok := supports(m, p.in.Target.Platform()); !ok {
+	if reason, ok := m.Supports(p.in.Target.Platform()); !ok {
 		p.errorf(posOr(m, "/platforms"), "/platforms", "choose a target with one of its platforms",
 			"%s cannot run on target %s (%s): %s", a.Name, p.in.Target.Name, p.in.Target.Platform(), reason)
 		return nil
@@ -228,6 +240,12 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 	if p.in.Lock != nil {
 		lr, _ = p.in.Lock.Runtime(a.Name)
 		sv = p.in.Lock.Supervisor
+	}
+	if lr != nil && !lockMatches(lr, m) {
+		p.errorf(posOr(m, "/packages"), "/packages", "run `runtimectl lock` again: the plugin changed since the lock was made",
+			"the lock pins %s %s with requests %v, but the manifest is %s %s with requests %v",
+			a.Name, lr.Version, lr.Requests, m.Name, m.Version, requests(m))
+		return nil
 	}
 	if lr == nil && (len(m.Packages.Debian) > 0 || len(m.Packages.NPM) > 0 || len(m.Packages.Archives) > 0) {
 		p.errorf(posOr(m, "/packages"), "/packages", "run `runtimectl lock` for this target (with the runtime's plugin installed)",
@@ -248,7 +266,7 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 		if old, ok := p.installed[a.Name]; ok {
 			// An installed runtime that does not meet the constraint: the
 			// constraint check above failed already; keep it otherwise.
-			u = keptUnit(old)
+			u = p.kept(old)
 		} else {
 			u.auto, u.rt.Auto = by, true
 		}
@@ -283,43 +301,25 @@ func posOr(m *manifest.Manifest, path string) manifest.Pos {
 
 // sameRuntime reports whether an installed runtime is what the new entry
 // would install: then nothing needs doing.
+// The comparison is of the JSON the state file would hold, since that is
+// what an installed runtime is read back from (empty lists vanish, numbers
+// lose their Go types).
 func sameRuntime(a, b state.Runtime) bool {
 	a.Auto, b.Auto = false, false
-	return reflect.DeepEqual(normalize(a), normalize(b))
+	return canonical(a) == canonical(b)
 }
 
-func normalize(rt state.Runtime) state.Runtime {
-	// JSON round trips turn numbers into float64 and empty maps into nil;
-	// compare what would be written.
-	b := rt
-	if len(b.Params) == 0 {
-		b.Params = nil
-	} else {
-		np := map[string]any{}
-		for k, v := range b.Params {
-			np[k] = fmt.Sprint(v)
-		}
-		b.Params = np
+func canonical(rt state.Runtime) string {
+	raw, err := json.Marshal(rt)
+	if err != nil {
+		return fmt.Sprint(rt)
 	}
-	return b
-}
-
-func supports(m *manifest.Manifest, pl manifest.Platform) (string, bool) {
-	for _, q := range m.Platforms {
-		if q == pl {
-			return "", true
-		}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
 	}
-	for _, u := range m.Unsupported {
-		if u.Platform == pl {
-			return u.Reason, false
-		}
-	}
-	var have []string
-	for _, q := range m.Platforms {
-		have = append(have, q.String())
-	}
-	return "it supports only " + strings.Join(have, ", "), false
+	out, _ := json.Marshal(v) // map keys sorted, numbers as float64
+	return string(out)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -329,4 +329,48 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// kept is an installed runtime that stays. Its packages come from the lock
+// when the lock pins that same version (the lock carries the relation
+// fields the package checks need), else from the state.
+func (p *planning) kept(rt state.Runtime) *unit {
+	u := keptUnit(rt)
+	if lr, ok := p.lockRuntime(rt.Name); ok && lr.Version == rt.Version {
+		u.debs = append(u.debs, lr.Packages...)
+		if len(rt.Services) > 0 && p.in.Lock.Supervisor != nil {
+			u.debs = appendMissing(u.debs, p.in.Lock.Supervisor.Packages)
+		}
+		return u
+	}
+	for _, q := range rt.Packages {
+		u.debs = append(u.debs, lock.Package{Name: q.Name, Version: q.Version, Arch: q.Arch, InstalledSize: q.InstalledSize})
+	}
+	return u
+}
+
+// lockMatches reports whether a lock entry was made from this manifest: same
+// version and the same Debian requests.
+func lockMatches(lr *lock.Runtime, m *manifest.Manifest) bool {
+	if lr.Version != m.Version {
+		return false
+	}
+	want := requests(m)
+	if len(want) != len(lr.Requests) {
+		return false
+	}
+	for i := range want {
+		if want[i] != lr.Requests[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func requests(m *manifest.Manifest) []string {
+	out := []string{}
+	for _, d := range m.Packages.Debian {
+		out = append(out, lock.Relation(d))
+	}
+	return out
 }

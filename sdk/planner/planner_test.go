@@ -159,9 +159,9 @@ func TestAutoAndOrder(t *testing.T) {
 		{"verify-bundle", "install-packages"},
 		{"install-packages", "write-file:/etc/runtimekit/nginx/nginx.conf"},
 		{"write-file:/etc/runtimekit/nginx/nginx.conf", "install-service:nginx"},
-		{"wait-health:node-runs", "start-service:nextjs"},
-		{"start-service:nextjs", "wait-health:nextjs-http"},
-		{"wait-health:nginx-http", "record-state"},
+		{"wait-health:node/node-runs", "start-service:nextjs"},
+		{"start-service:nextjs", "wait-health:nextjs/nextjs-http"},
+		{"wait-health:nginx/nginx-http", "record-state"},
 	}
 	for _, b := range before {
 		i, ok1 := index[b[0]]

@@ -123,8 +123,8 @@ func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, p
 	if lr != nil {
 		u.debs = append(u.debs, lr.Packages...)
 		for _, a := range lr.Artifacts {
-			u.archives = append(u.archives, plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest, Strip: a.Strip})
-			rt.Artifacts = append(rt.Artifacts, state.Artifact{Name: a.Name, SHA256: a.SHA256, Dest: a.Dest})
+			u.archives = append(u.archives, plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest, Strip: a.Strip, Include: a.Include})
+			rt.Artifacts = append(rt.Artifacts, state.Artifact{Name: a.Name, SHA256: a.SHA256, Dest: a.Dest, Format: a.Format})
 		}
 	}
 	// A runtime with services needs the supervisor: its packages count as

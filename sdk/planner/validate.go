@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"github.com/Masterminds/semver/v3"
 	"sort"
 	"strings"
 
@@ -13,6 +14,9 @@ import (
 // validate checks the desired set as a whole and records every problem.
 func (p *planning) validate(ctx context.Context) {
 	units := p.units()
+	p.checkRequires(units)
+	p.checkServices(units)
+	p.checkDests(units)
 	p.checkPairs(units)
 	p.checkConflictsAndCapabilities(units)
 	p.checkPackages(ctx, units)
@@ -108,7 +112,7 @@ func (p *planning) checkPackages(ctx context.Context, units []*unit) {
 	for _, u := range units {
 		for _, d := range u.debs {
 			if o, ok := union[d.Name]; ok {
-				if o.pkg.Version != d.Version {
+				if o.pkg.Version != d.Version && u.m != nil && o.u.m != nil {
 					p.errorf(u.pos("/packages"), "/packages", "lock both runtimes against the same index",
 						"%s needs %s %s but %s needs %s %s", u.rt.Name, d.Name, d.Version, o.u.rt.Name, d.Name, o.pkg.Version)
 				}
@@ -214,12 +218,18 @@ func replaces(p lock.Package, other string) bool {
 // system's and the packages' Installed-Size plus the runtimes' estimates.
 func (p *planning) checkBudgets(units []*unit) {
 	mem, disk := p.usage(units)
+	var before []*unit
+	for _, rt := range p.cur.Runtimes {
+		before = append(before, keptUnit(rt))
+	}
+	// A machine already over budget may still shrink: refuse only growth.
+	memBefore, diskBefore := p.usage(before)
 	b := p.in.Target.Budget
-	if mem > b.MemoryMiB {
+	if mem > b.MemoryMiB && mem > memBefore {
 		p.errorf(cliPos, "", "remove a runtime, or plan for a target with more memory (--target)",
 			"the runtimes need %d MiB of memory, over target %s's budget of %d MiB (%s)", mem, p.in.Target.Name, b.MemoryMiB, breakdown(units, func(u *unit) int { return u.rt.MemoryMiB }))
 	}
-	if disk > b.DiskMiB {
+	if disk > b.DiskMiB && disk > diskBefore {
 		p.errorf(cliPos, "", "remove a runtime, or plan for a target with more disk (--target)",
 			"the system would use %d MiB of disk, over target %s's budget of %d MiB", disk, p.in.Target.Name, b.DiskMiB)
 	}
@@ -253,4 +263,155 @@ func breakdown(units []*unit, f func(*unit) int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", u.rt.Name, f(u)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkRequires checks every requirement of the desired set against the
+// version that will be present, and refuses cycles.
+func (p *planning) checkRequires(units []*unit) {
+	for _, u := range units {
+		for i, r := range u.rt.Requires {
+			t, ok := p.desired[r.Runtime]
+			if !ok || r.Constraint == "" {
+				continue // a missing runtime is reported when it is resolved
+			}
+			path := fmt.Sprintf("/requires/%d", i)
+			c, err := semver.NewConstraint(r.Constraint)
+			if err != nil {
+				continue // reported by the manifest loader
+			}
+			v, err := semver.NewVersion(t.rt.Version)
+			if err != nil || !c.Check(v) {
+				state := "the available"
+				if t.m == nil {
+					state = "the installed"
+				}
+				p.errorf(u.pos(path), path, "add a "+r.Runtime+" that meets it, or remove "+u.rt.Name,
+					"%s requires %s %s, but %s %s is %s", u.rt.Name, r.Runtime, r.Constraint, state, r.Runtime, t.rt.Version)
+			}
+		}
+	}
+	if cycle := requiresCycle(units); cycle != "" {
+		p.errorf(cliPos, "", "runtimes cannot require each other in a circle", "requirement cycle: %s", cycle)
+	}
+}
+
+// requiresCycle returns a requires cycle among units as "a -> b -> a", or "".
+func requiresCycle(units []*unit) string {
+	byName := map[string]*unit{}
+	for _, u := range units {
+		byName[u.rt.Name] = u
+	}
+	mark := map[string]int{}
+	var stack []string
+	var found string
+	var visit func(n string) bool
+	visit = func(n string) bool {
+		switch mark[n] {
+		case 1:
+			i := 0
+			for stack[i] != n {
+				i++
+			}
+			found = strings.Join(append(append([]string{}, stack[i:]...), n), " -> ")
+			return true
+		case 2:
+			return false
+		}
+		u, ok := byName[n]
+		if !ok {
+			return false
+		}
+		mark[n] = 1
+		stack = append(stack, n)
+		for _, r := range u.rt.Requires {
+			if visit(r.Runtime) {
+				return true
+			}
+		}
+		stack = stack[:len(stack)-1]
+		mark[n] = 2
+		return false
+	}
+	for _, u := range units {
+		if visit(u.rt.Name) {
+			return found
+		}
+	}
+	return ""
+}
+
+// checkServices checks that every dependsOn names a service that will be
+// there, and that dependencies do not go in a circle.
+func (p *planning) checkServices(units []*unit) {
+	deps := map[string][]string{}
+	for _, u := range units {
+		for _, s := range u.rt.Services {
+			deps[s.Name] = s.DependsOn
+		}
+	}
+	for _, u := range units {
+		for i, s := range u.rt.Services {
+			for j, d := range s.DependsOn {
+				if _, ok := deps[d]; !ok {
+					path := fmt.Sprintf("/services/%d/dependsOn/%d", i, j)
+					p.errorf(u.pos(path), path, "known services: "+strings.Join(sortedKeys(deps), ", "),
+						"service %s depends on %s, which no runtime will provide", s.Name, d)
+				}
+			}
+		}
+	}
+	mark := map[string]int{}
+	var visit func(n string, path []string) string
+	visit = func(n string, path []string) string {
+		if mark[n] == 1 {
+			return strings.Join(append(path, n), " -> ")
+		}
+		if mark[n] == 2 {
+			return ""
+		}
+		mark[n] = 1
+		for _, d := range deps[n] {
+			if _, ok := deps[d]; ok {
+				if c := visit(d, append(path, n)); c != "" {
+					return c
+				}
+			}
+		}
+		mark[n] = 2
+		return ""
+	}
+	for _, n := range sortedKeys(deps) {
+		if c := visit(n, nil); c != "" {
+			p.errorf(cliPos, "", "break the circle in one service's dependsOn", "service dependency cycle: %s", c)
+			return
+		}
+	}
+}
+
+// checkDests refuses two runtimes extracting artifacts into the same or
+// nested directories: removing one would delete the other's files.
+func (p *planning) checkDests(units []*unit) {
+	type dest struct {
+		u    *unit
+		path string
+		dir  string
+	}
+	var all []dest
+	for _, u := range units {
+		for i, a := range u.rt.Artifacts {
+			all = append(all, dest{u, fmt.Sprintf("/packages/artifacts/%d", i), a.Dest})
+		}
+	}
+	for i := range all {
+		for j := i + 1; j < len(all); j++ {
+			a, b := all[i], all[j]
+			if a.u == b.u {
+				continue
+			}
+			if a.dir == b.dir || strings.HasPrefix(b.dir, a.dir+"/") || strings.HasPrefix(a.dir, b.dir+"/") {
+				p.errorf(b.u.pos(b.path), b.path, "give each runtime its own directory",
+					"%s extracts into %s, which overlaps %s's %s", b.u.rt.Name, b.dir, a.u.rt.Name, a.dir)
+			}
+		}
+	}
 }

@@ -65,6 +65,7 @@ type Artifact struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
 	Dest   string `json:"dest"`
+	Format string `json:"format"`
 }
 
 // File kinds.
