@@ -76,6 +76,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
 		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
 		a.planCommand(), a.showCommand())
+	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.removeCommand(), a.statusCommand(), a.logsCommand())
 	return root
 }
 

@@ -1,0 +1,339 @@
+package executor
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/xi2/xz"
+	"golang.org/x/sys/unix"
+
+	"github.com/runtimekit/runtimekit/sdk/plan"
+)
+
+// extractArchive unpacks the archive into a fresh directory beside its
+// destination and renames that into place, so the destination is never
+// half-written: a crash leaves only the unpacking directory, which the
+// undo (or the next cleanup) removes. A destination that exists (an
+// empty directory, or this runtime's earlier tree) is first moved aside,
+// and put back by the undo.
+func (r *run) extractArchive(ctx context.Context, s *plan.Step, u *undoData) error {
+	a := s.Inputs.Archive
+	src, err := r.artifactPath(a.SHA256)
+	if err != nil {
+		return err
+	}
+	if _, err := r.fs.mkdirs(parentRel(u.Dest)); err != nil {
+		return err
+	}
+	if err := r.fs.removeAll(u.Staging); err != nil {
+		return err
+	}
+	if err := r.fs.r.Mkdir(u.Staging, 0o755); err != nil {
+		return err
+	}
+	sr, err := r.fs.r.OpenRoot(u.Staging)
+	if err != nil {
+		return err
+	}
+	defer sr.Close()
+	n, err := extract(ctx, sr, src, a.Format, a.Strip, a.Include, a.Dest)
+	if err != nil {
+		return fmt.Errorf("extract %s into %s: %w", a.Name, a.Dest, err)
+	}
+	// One syncfs instead of an fsync per file: the tree must be on disk
+	// before the rename makes it the destination.
+	if d, err := sr.Open("."); err == nil {
+		_ = unix.Syncfs(int(d.Fd()))
+		d.Close()
+	}
+	if u.HadDest {
+		if ok, err := r.fs.exists(u.Aside); err != nil {
+			return err
+		} else if ok {
+			// An earlier attempt moved the original aside: what is at
+			// the destination now is that attempt's.
+			if err := r.fs.removeAll(u.Dest); err != nil {
+				return err
+			}
+		} else if err := r.moveAside(u); err != nil {
+			return err
+		}
+	} else if err := r.fs.removeAll(u.Dest); err != nil {
+		return err
+	}
+	if err := r.rename(u.Staging, u.Dest); err != nil {
+		return err
+	}
+	r.progress("      %d entries extracted into %s", n, a.Dest)
+	return nil
+}
+
+// entry is one member of an archive.
+type entry struct {
+	name string // as in the archive
+	kind byte   // tar type flag
+	mode fs.FileMode
+	link string
+	open func() (io.ReadCloser, error)
+}
+
+// extract unpacks the archive file src (format tar.gz, tar.xz or zip)
+// into root, dropping the first strip path components of every entry, and
+// keeping only entries that match one of the include globs (path.Match,
+// after the strip), or lie below a directory that does, when there are
+// any. An entry that would land outside root (an absolute name, "..", a
+// symbolic link whose target leaves the tree, a hard link to outside) is
+// an error naming it, as is a device or FIFO. dest is the final
+// destination's absolute path (absolute link targets below it are
+// allowed).
+func extract(ctx context.Context, root *os.Root, src, format string, strip int, include []string, dest string) (int, error) {
+	for _, g := range include {
+		if _, err := path.Match(g, ""); err != nil {
+			return 0, fmt.Errorf("include pattern %q: %w", g, err)
+		}
+	}
+	x := &extractor{root: root, strip: strip, include: include, dest: dest}
+	switch format {
+	case "tar.gz", "tar.xz":
+		fh, err := os.Open(src)
+		if err != nil {
+			return 0, err
+		}
+		defer fh.Close()
+		var zr io.Reader
+		if format == "tar.gz" {
+			gz, err := gzip.NewReader(fh)
+			if err != nil {
+				return 0, err
+			}
+			zr = gz
+		} else {
+			xr, err := xz.NewReader(fh, 0)
+			if err != nil {
+				return 0, err
+			}
+			zr = xr
+		}
+		tr := tar.NewReader(zr)
+		for {
+			if err := ctx.Err(); err != nil {
+				return x.n, err
+			}
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return x.n, nil
+			}
+			if err != nil {
+				return x.n, err
+			}
+			e := entry{name: h.Name, kind: h.Typeflag, mode: fs.FileMode(h.Mode).Perm(), link: h.Linkname,
+				open: func() (io.ReadCloser, error) { return io.NopCloser(tr), nil }}
+			if err := x.place(e); err != nil {
+				return x.n, err
+			}
+		}
+	case "zip":
+		zr, err := zip.OpenReader(src)
+		if err != nil {
+			return 0, err
+		}
+		defer zr.Close()
+		for _, f := range zr.File {
+			if err := ctx.Err(); err != nil {
+				return x.n, err
+			}
+			m := f.Mode()
+			e := entry{name: f.Name, mode: m.Perm(), open: f.Open}
+			switch {
+			case m.IsDir() || strings.HasSuffix(f.Name, "/"):
+				e.kind = tar.TypeDir
+			case m&fs.ModeSymlink != 0:
+				e.kind = tar.TypeSymlink
+				rc, err := f.Open()
+				if err != nil {
+					return x.n, err
+				}
+				b, err := io.ReadAll(io.LimitReader(rc, 4096))
+				rc.Close()
+				if err != nil {
+					return x.n, err
+				}
+				e.link = string(b)
+			case m.IsRegular():
+				e.kind = tar.TypeReg
+			default:
+				e.kind = 0xff
+			}
+			if err := x.place(e); err != nil {
+				return x.n, err
+			}
+		}
+		return x.n, nil
+	}
+	return 0, fmt.Errorf("unsupported archive format %q", format)
+}
+
+type extractor struct {
+	root    *os.Root
+	strip   int
+	include []string
+	dest    string
+	n       int
+}
+
+// included reports whether the entry (after the strip) is to be
+// extracted.
+func (x *extractor) included(name string) bool {
+	if len(x.include) == 0 {
+		return true
+	}
+	for p := name; p != "." && p != ""; p = path.Dir(p) {
+		for _, g := range x.include {
+			if ok, _ := path.Match(g, p); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// clean returns the entry's path inside the tree after stripping, ""
+// for an entry stripped away, or an error for a name that escapes.
+func (x *extractor) clean(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("entry %q: absolute path", name)
+	}
+	var parts []string
+	for _, p := range strings.Split(name, "/") {
+		switch p {
+		case "", ".":
+		case "..":
+			return "", fmt.Errorf("entry %q: '..' would leave the destination", name)
+		default:
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) <= x.strip {
+		return "", nil
+	}
+	return strings.Join(parts[x.strip:], "/"), nil
+}
+
+func (x *extractor) place(e entry) error {
+	switch e.kind {
+	case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
+		return nil
+	}
+	name, err := x.clean(e.name)
+	if err != nil || name == "" || !x.included(name) {
+		return err
+	}
+	if dir := path.Dir(name); dir != "." {
+		if err := x.root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+	}
+	switch e.kind {
+	case tar.TypeDir:
+		if err := x.root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := x.root.Chmod(name, e.mode|0o700); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+	case tar.TypeReg, tar.TypeRegA:
+		if err := x.replace(name); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		rc, err := e.open()
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		defer rc.Close()
+		w, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if _, err := io.Copy(w, rc); err != nil {
+			w.Close()
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := w.Chmod(e.mode); err != nil {
+			w.Close()
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+	case tar.TypeSymlink:
+		if err := x.checkLink(name, e.link); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := x.replace(name); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := x.root.Symlink(e.link, name); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+	case tar.TypeLink:
+		target, err := x.clean(e.link)
+		if err != nil || target == "" {
+			return fmt.Errorf("entry %q: hard link to %q, outside the destination", e.name, e.link)
+		}
+		if err := x.replace(name); err != nil {
+			return fmt.Errorf("entry %q: %w", e.name, err)
+		}
+		if err := x.root.Link(target, name); err != nil {
+			return fmt.Errorf("entry %q: hard link to %q: %w", e.name, e.link, err)
+		}
+	default:
+		return fmt.Errorf("entry %q: unsupported type (device, FIFO or unknown)", e.name)
+	}
+	x.n++
+	return nil
+}
+
+// replace removes a non-directory already at name (an archive may list a
+// path twice; the last one wins, as with tar).
+func (x *extractor) replace(name string) error {
+	fi, err := x.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory", name)
+	}
+	return x.root.Remove(name)
+}
+
+// checkLink refuses a symbolic link whose target leaves the tree: an
+// absolute target must lie below the destination, a relative one must not
+// climb above the tree's top.
+func (x *extractor) checkLink(name, target string) error {
+	if target == "" {
+		return errors.New("symbolic link with an empty target")
+	}
+	if path.IsAbs(target) {
+		t := path.Clean(target)
+		if t == x.dest || strings.HasPrefix(t, strings.TrimSuffix(x.dest, "/")+"/") {
+			return nil
+		}
+		return fmt.Errorf("symbolic link to %s, outside %s", target, x.dest)
+	}
+	if _, ok := lexicalJoin(splitRel(path.Dir(name)), target); !ok {
+		return fmt.Errorf("symbolic link to %s leads out of %s", target, x.dest)
+	}
+	return nil
+}

@@ -1,0 +1,321 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Paths of dpkg's database, inside the root.
+const (
+	dpkgStatus         = "var/lib/dpkg/status"
+	dpkgUpdates        = "var/lib/dpkg/updates"
+	dpkgFrontendLock   = "var/lib/dpkg/lock-frontend"
+	policyRCPath       = "usr/sbin/policy-rc.d"
+	policyRCScript     = "#!/bin/sh\n# Written by runtimekit while it runs dpkg: no maintainer script starts a service.\nexit 101\n"
+	dpkgOutputTailSize = 2000
+)
+
+// pkgState is one package as dpkg's status file records it.
+type pkgState struct {
+	Name    string `json:"name"`
+	Arch    string `json:"arch"`
+	Version string `json:"version,omitempty"`
+	// Status is the third word of the Status field ("installed",
+	// "unpacked", "half-configured", "config-files", ...), or
+	// "not-installed" when the package is absent.
+	Status string `json:"status"`
+	// Reinstreq is dpkg's "reinstallation required" flag: dpkg refuses
+	// to remove the package until it is unpacked again.
+	Reinstreq bool `json:"reinstreq,omitempty"`
+}
+
+func (p pkgState) key() string { return p.Name + ":" + p.Arch }
+
+// present reports whether dpkg has files of the package on disk beyond
+// its configuration files.
+func (p pkgState) present() bool {
+	return p.Status != "not-installed" && p.Status != "config-files" && p.Status != ""
+}
+
+// settled states need no more dpkg work; others make dpkg --audit complain.
+func settled(status string) bool {
+	switch status {
+	case "installed", "not-installed", "config-files", "":
+		return true
+	}
+	return false
+}
+
+// dpkgDB is the package database read from the status file.
+type dpkgDB map[string]pkgState // by name:arch
+
+// readDpkgStatus parses the root's dpkg status file in Go: cheaper than
+// dpkg-query, which is a process.
+func (f *fsroot) readDpkgStatus() (dpkgDB, error) {
+	b, err := f.r.ReadFile(dpkgStatus)
+	if errors.Is(err, fs.ErrNotExist) {
+		return dpkgDB{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dpkg status: %w", err)
+	}
+	db := dpkgDB{}
+	for _, para := range bytes.Split(b, []byte("\n\n")) {
+		var p pkgState
+		for _, line := range strings.Split(string(para), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok || line == "" || line[0] == ' ' || line[0] == '\t' {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch k {
+			case "Package":
+				p.Name = v
+			case "Architecture":
+				p.Arch = v
+			case "Version":
+				p.Version = v
+			case "Status":
+				if w := strings.Fields(v); len(w) == 3 {
+					p.Status = w[2]
+					p.Reinstreq = w[1] == "reinstreq"
+				}
+			}
+		}
+		if p.Name != "" {
+			db[p.key()] = p
+		}
+	}
+	return db, nil
+}
+
+func (db dpkgDB) get(name, arch string) pkgState {
+	if p, ok := db[name+":"+arch]; ok {
+		return p
+	}
+	return pkgState{Name: name, Arch: arch, Status: "not-installed"}
+}
+
+// list returns "name:arch=version" for every package with files on disk,
+// sorted: the package set compared before and after a rollback.
+func (db dpkgDB) list() []string {
+	var out []string
+	for _, p := range db {
+		if p.present() {
+			out = append(out, p.key()+"="+p.Version)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unsettled lists packages dpkg has not finished with.
+func (db dpkgDB) unsettled() []string {
+	var out []string
+	for _, p := range db {
+		if !settled(p.Status) {
+			out = append(out, p.key()+" ("+p.Status+")")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nativeArch returns the machine's dpkg architecture: the architecture of
+// the installed dpkg package is the one it was built for, which is what
+// `dpkg --print-architecture` prints. ok is false when dpkg is not in the
+// status file.
+func (db dpkgDB) nativeArch() (string, bool) {
+	for _, p := range db {
+		if p.Name == "dpkg" && p.present() {
+			return p.Arch, true
+		}
+	}
+	return "", false
+}
+
+// interrupted reports whether dpkg left work unfinished: records in its
+// updates journal or a package in a transitional state.
+func (f *fsroot) dpkgInterrupted(db dpkgDB) (bool, error) {
+	entries, err := f.readDir(dpkgUpdates)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	for _, e := range entries {
+		// Numbered files are status updates dpkg has not yet merged
+		// into the status file: it stopped in the middle of something.
+		if strings.Trim(e.Name(), "0123456789") == "" {
+			return true, nil
+		}
+	}
+	return len(db.unsettled()) > 0, nil
+}
+
+func (f *fsroot) readDir(rel string) ([]fs.DirEntry, error) {
+	d, err := f.r.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(-1)
+}
+
+// dpkg runs dpkg the way apt does: noninteractive, with the frontend lock
+// held by the executor (DPKG_FRONTEND_LOCKED), keeping existing
+// configuration files, and with --root when the root is not "/".
+type dpkg struct {
+	prog string
+	fs   *fsroot
+	log  *slog.Logger
+	// during is called with the running dpkg process (fault injection).
+	during func(proc *os.Process)
+}
+
+// DpkgError is a dpkg run that failed.
+type DpkgError struct {
+	Args   []string
+	Err    error
+	Output string // the end of dpkg's output
+}
+
+func (e *DpkgError) Error() string {
+	msg := fmt.Sprintf("dpkg %s: %v", strings.Join(e.Args, " "), e.Err)
+	if e.Output != "" {
+		msg += "\n" + e.Output
+	}
+	return msg
+}
+
+func (e *DpkgError) Unwrap() error { return e.Err }
+
+func (d *dpkg) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DEBIAN_FRONTEND", "DPKG_FRONTEND_LOCKED", "LC_ALL", "PATH":
+			continue
+		}
+		env = append(env, kv)
+	}
+	path := os.Getenv("PATH")
+	for _, dir := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		if !strings.Contains(":"+path+":", ":"+dir+":") {
+			path = strings.TrimPrefix(path+":"+dir, ":")
+		}
+	}
+	return append(env, "DEBIAN_FRONTEND=noninteractive", "DPKG_FRONTEND_LOCKED=1", "LC_ALL=C", "PATH="+path)
+}
+
+func (d *dpkg) args(args []string) []string {
+	var out []string
+	if d.fs.dir != "/" {
+		out = append(out, "--root="+d.fs.dir)
+	}
+	return append(out, args...)
+}
+
+// run runs one dpkg command and returns its output.
+func (d *dpkg) run(ctx context.Context, args ...string) (string, error) {
+	full := d.args(args)
+	cmd := exec.CommandContext(ctx, d.prog, full...)
+	cmd.Env = d.env()
+	cmd.Dir = "/"
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// dpkg is not killed by a cancelled context in the middle of its work
+	// more brutally than needed: SIGTERM first, which dpkg handles.
+	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return "", &DpkgError{Args: args, Err: err}
+	}
+	if d.during != nil {
+		d.during(cmd.Process)
+	}
+	err := cmd.Wait()
+	d.log.Debug("dpkg", "args", full, "took", time.Since(start).Round(time.Millisecond), "err", err)
+	if err != nil {
+		return out.String(), &DpkgError{Args: args, Err: err, Output: tail(out.String(), dpkgOutputTailSize)}
+	}
+	return out.String(), nil
+}
+
+// audit runs dpkg --audit; it fails unless dpkg reports nothing.
+func (d *dpkg) audit(ctx context.Context) error {
+	out, err := d.run(ctx, "--audit")
+	if strings.TrimSpace(out) != "" {
+		return fmt.Errorf("dpkg --audit reports problems:\n%s", tail(out, dpkgOutputTailSize))
+	}
+	return err
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// frontendLock is dpkg's frontend lock (/var/lib/dpkg/lock-frontend),
+// taken as apt takes it: an fcntl write lock on the whole file.
+type frontendLock struct{ f *os.File }
+
+// lockFrontend takes dpkg's frontend lock, waiting for it when wait is
+// set; otherwise a lock held by another process (apt, another dpkg) is an
+// error naming its pid.
+func (f *fsroot) lockFrontend(ctx context.Context, wait bool) (*frontendLock, error) {
+	if _, err := f.mkdirs(parentRel(dpkgFrontendLock)); err != nil {
+		return nil, fmt.Errorf("dpkg frontend lock: %w", err)
+	}
+	fh, err := f.r.OpenFile(dpkgFrontendLock, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("dpkg frontend lock: %w", err)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	for {
+		err := unix.FcntlFlock(fh.Fd(), unix.F_SETLK, &lk)
+		if err == nil {
+			return &frontendLock{fh}, nil
+		}
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
+			fh.Close()
+			return nil, fmt.Errorf("dpkg frontend lock %s: %w", f.host(dpkgFrontendLock), err)
+		}
+		if !wait {
+			holder := unix.Flock_t{Type: unix.F_WRLCK}
+			msg := ""
+			if unix.FcntlFlock(fh.Fd(), unix.F_GETLK, &holder) == nil && holder.Type != unix.F_UNLCK {
+				msg = fmt.Sprintf(" by process %d", holder.Pid)
+			}
+			fh.Close()
+			return nil, fmt.Errorf("dpkg is in use: %s is locked%s (apt or dpkg running?)", f.host(dpkgFrontendLock), msg)
+		}
+		select {
+		case <-ctx.Done():
+			fh.Close()
+			return nil, fmt.Errorf("wait for dpkg frontend lock: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (l *frontendLock) release() {
+	if l != nil && l.f != nil {
+		l.f.Close() // closing drops the fcntl lock
+		l.f = nil
+	}
+}

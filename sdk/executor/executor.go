@@ -1,0 +1,235 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/runtimekit/runtimekit/sdk/service"
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// Options configure an [Executor]. Every field is optional.
+type Options struct {
+	// Root is the machine's root directory; every path of a plan, the
+	// state file, the journal and dpkg's database are inside it. The
+	// default "/" is the expected deployment: runtimectl running inside
+	// the VM (or a chroot). Another root is for tests and staging; dpkg is
+	// then run with --root.
+	Root string
+	// StatePath is the state file, inside Root; default state.DefaultPath.
+	StatePath string
+	// BundleDir is the offline bundle's directory (holding bundle.json),
+	// as this process sees it. Needed by plans that use artifacts.
+	BundleDir string
+	// Progress receives one line per step ("[2/9] install-packages: 22
+	// packages: ...") and per undo; nil prints nothing.
+	Progress io.Writer
+	// Logger receives details; nil discards them.
+	Logger *slog.Logger
+	// Wait makes Apply and Recover wait for another apply's lock (and
+	// dpkg's) instead of failing at once.
+	Wait bool
+	// Resume lets Apply finish an interrupted apply of the same plan
+	// instead of refusing to start.
+	Resume bool
+	// Dpkg is the dpkg program; default "dpkg" (found in PATH).
+	Dpkg string
+	// Services runs services; default a *service.Runit on Root.
+	Services Services
+	// Health waits for a health check; default service.Wait.
+	Health func(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error
+	// CrashAt is a fault-injection hook for crash tests: the process
+	// kills itself with SIGKILL, as if the VM's tab had closed, at a
+	// point named "<step-id>[:<phase>]". Phases: before (the default:
+	// journal says doing, nothing done yet), after (done, not yet
+	// journaled), done (journaled), unpack and configure (while that dpkg
+	// run of an install-packages step is working: dpkg is killed too),
+	// purge (the same for a remove-packages step or an undo's purge),
+	// unpacked (between unpack and configure), undo (journal says
+	// undoing), undone. runtimectl sets it from RUNTIMEKIT_CRASH_AT.
+	// Never set it outside tests.
+	CrashAt string
+
+	// hook replaces CrashAt in this package's tests: an error it returns
+	// makes Apply or Recover stop on the spot, as a crash would.
+	hook func(step, phase string) error
+}
+
+// Services is what the executor needs from the service supervisor;
+// *service.Runit implements it.
+type Services interface {
+	Install(ctx context.Context, svc state.Service) error
+	EnsureSupervisor(ctx context.Context) (int, error)
+	Enable(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
+	Stop(ctx context.Context, name string) error
+	Disable(ctx context.Context, name string) error
+	Remove(ctx context.Context, name string) error
+	Status(ctx context.Context, name string) (service.Status, error)
+	// Dir is the service's directory; its runtimekit.json holds the
+	// definition it was installed from.
+	Dir(name string) string
+	// LogPath is the directory of the service's log ("current" in it).
+	LogPath(name string) string
+}
+
+// Executor applies plans on one machine. It keeps no state between calls:
+// the journal, the lock and the state file are on disk.
+type Executor struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns an executor. It does no I/O.
+func New(opts Options) *Executor {
+	if opts.Root == "" {
+		opts.Root = "/"
+	}
+	if opts.StatePath == "" {
+		opts.StatePath = state.DefaultPath
+	}
+	if opts.Dpkg == "" {
+		opts.Dpkg = "dpkg"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Services == nil {
+		opts.Services = &service.Runit{Root: opts.Root, Logger: log}
+	}
+	if opts.Health == nil {
+		opts.Health = service.Wait
+	}
+	return &Executor{opts: opts, log: log}
+}
+
+// Result is the outcome of Apply or Recover.
+type Result struct {
+	// PlanDigest is the SHA-256 of the plan's bytes.
+	PlanDigest string `json:"planDigest"`
+	// Outcome is "applied", "rolled-back", "nothing-to-recover", or
+	// "failed" (a rollback that could not finish: see the error).
+	Outcome string       `json:"outcome"`
+	Resumed bool         `json:"resumed,omitempty"`
+	Steps   []StepResult `json:"steps"`
+	// Kept lists existing files left alone: user-config files that were
+	// already there, and files to remove that the user had changed.
+	Kept []KeptFile `json:"kept,omitempty"`
+	// Warnings are things a rollback could not restore, and similar.
+	Warnings []string      `json:"warnings,omitempty"`
+	Duration time.Duration `json:"duration"`
+	// Serial is the state serial after the apply.
+	Serial int64 `json:"serial"`
+}
+
+// Outcomes.
+const (
+	OutcomeApplied    = "applied"
+	OutcomeRolledBack = "rolled-back"
+	OutcomeNothing    = "nothing-to-recover"
+	OutcomeFailed     = "failed"
+)
+
+// StepResult is what happened to one step.
+type StepResult struct {
+	Index int    `json:"index"` // 1-based
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	// Status is done, undone, or failed.
+	Status string        `json:"status"`
+	Took   time.Duration `json:"took"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// KeptFile is an existing file the executor did not touch.
+type KeptFile struct {
+	Path   string `json:"path"`
+	Step   string `json:"step"`
+	Reason string `json:"reason"`
+}
+
+// Problem is one reason a plan is refused before anything changes.
+type Problem struct {
+	Step   string `json:"step,omitempty"` // step id
+	Path   string `json:"path,omitempty"` // file or bundle file concerned
+	Reason string `json:"reason"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Step != "" {
+		b.WriteString("step " + p.Step + ": ")
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	b.WriteString(p.Reason)
+	return b.String()
+}
+
+// RefusedError is returned when a plan is refused before anything
+// changed: invalid, stale, for another architecture, with a path that
+// escapes, or with a bundle file that is missing or corrupt.
+type RefusedError struct {
+	Problems []Problem
+}
+
+func (e *RefusedError) Error() string {
+	var b strings.Builder
+	b.WriteString("plan refused, nothing was changed:")
+	for _, p := range e.Problems {
+		b.WriteString("\n\t" + p.String())
+	}
+	return b.String()
+}
+
+// StepError is returned when a step failed; the completed steps were
+// undone (RollbackErr is nil) or not all of them could be (RollbackErr
+// says why, and the journal remains for Recover).
+type StepError struct {
+	Index       int // 1-based
+	Step        string
+	Err         error
+	RollbackErr error
+}
+
+func (e *StepError) Error() string {
+	msg := fmt.Sprintf("step %d (%s) failed: %v", e.Index, e.Step, e.Err)
+	if e.RollbackErr != nil {
+		return msg + "\nrollback incomplete: " + e.RollbackErr.Error() + "\nrun `runtimectl recover` to retry it"
+	}
+	return msg + "\nthe completed steps were undone: the machine is as it was before"
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// InterruptedError is returned by Apply when an earlier apply was
+// interrupted and has not been recovered.
+type InterruptedError struct {
+	PlanDigest string
+	PID        int
+	Started    time.Time
+	Mode       string
+	Step       string // the step it was at
+}
+
+func (e *InterruptedError) Error() string {
+	what := "an apply"
+	if e.Mode == modeRollback {
+		what = "the rollback of an apply"
+	}
+	return fmt.Sprintf("%s of plan %s (pid %d, started %s) was interrupted at step %s: run `runtimectl recover` "+
+		"(or apply that plan again with --resume) first", what, short(e.PlanDigest), e.PID, e.Started.UTC().Format(time.RFC3339), e.Step)
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
+}

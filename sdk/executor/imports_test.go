@@ -1,0 +1,40 @@
+package executor
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImports keeps the in-VM executor small: none of CUE, gRPC,
+// go-plugin, or runtimekit's host-side packages may be among its
+// transitive imports.
+func TestImports(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go command not found")
+	}
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	forbidden := []string{
+		"cuelang.org/",
+		"google.golang.org/grpc",
+		"github.com/hashicorp/go-plugin",
+		"github.com/runtimekit/runtimekit/manifest",
+		"github.com/runtimekit/runtimekit/sdk/planner",
+		"github.com/runtimekit/runtimekit/sdk/host",
+		"github.com/runtimekit/runtimekit/sdk/lock",
+		"github.com/runtimekit/runtimekit/sdk/debian",
+		"github.com/runtimekit/runtimekit/sdk/bundle",
+		"github.com/runtimekit/runtimekit/sdk/internal",
+		"net/http",
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f)) {
+				t.Errorf("sdk/executor imports %s (through some dependency): it must stay out of the in-VM executor", dep)
+			}
+		}
+	}
+}

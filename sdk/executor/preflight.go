@@ -1,0 +1,280 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os/exec"
+	"strings"
+
+	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// reserved are directories a plan may not write into: runtimekit's own
+// records, dpkg's database, and kernel file systems.
+var reserved = []string{dataDir, "var/lib/dpkg", "proc", "sys", "dev"}
+
+func loadState(f *fsroot, rel string) (*state.State, bool, error) {
+	return state.Load(f.host(rel))
+}
+
+// preflight checks everything that can be checked before a change, and
+// returns a *RefusedError listing every problem. On resume, the plan was
+// checked when the apply began: only the machine's architecture and the
+// bundle files still needed are checked again.
+func (r *run) preflight(ctx context.Context, resume bool) error {
+	var probs []Problem
+	add := func(step, path, format string, args ...any) {
+		probs = append(probs, Problem{Step: step, Path: path, Reason: fmt.Sprintf(format, args...)})
+	}
+	p := r.plan
+
+	// The state the plan was made against.
+	rel, err := r.fs.resolve(r.e.opts.StatePath)
+	if err != nil {
+		add("", r.e.opts.StatePath, "state file: %v", err)
+	} else {
+		r.stateRel = rel
+		st, _, err := loadState(r.fs, rel)
+		switch {
+		case err != nil:
+			add("", r.e.opts.StatePath, "%v", err)
+		case resume:
+		case st.Lineage != p.State.Lineage || st.Serial != p.State.Serial:
+			add("", "", "stale plan: it was made against state %s, but the machine's state (%s) is %s; make a new plan",
+				stateName(p.State.Lineage, p.State.Serial), r.e.opts.StatePath, stateName(st.Lineage, st.Serial))
+		case st.Target != "" && st.Target != p.Target.Name:
+			add("", "", "the plan is for target %s, the machine's state is for target %s", p.Target.Name, st.Target)
+		}
+	}
+
+	// The machine's architecture.
+	db, err := r.fs.readDpkgStatus()
+	if err != nil {
+		add("", "", "%v", err)
+		db = dpkgDB{}
+	}
+	if arch, err := r.machineArch(ctx, db); err != nil {
+		add("", "", "%v", err)
+	} else if arch != p.Target.DebianArch {
+		add("", "", "the plan is for %s (%s), but this machine's architecture is %s", p.Target.Name, p.Target.DebianArch, arch)
+	}
+
+	if !resume {
+		if r.changesPackages() {
+			if bad, err := r.fs.dpkgInterrupted(db); err != nil {
+				add("", "", "%v", err)
+			} else if bad {
+				what := strings.Join(db.unsettled(), ", ")
+				if what == "" {
+					what = "its update journal is not empty"
+				}
+				add("", "", "dpkg has unfinished work (%s): run `dpkg --configure -a` (or `runtimectl recover` after an interrupted apply) first", what)
+			}
+		}
+		for i := range p.Steps {
+			r.checkStep(&p.Steps[i], db, add)
+		}
+	}
+
+	// Bundle files, by SHA-256: each once, named by the first step using it.
+	for _, u := range r.artifactUses(resume) {
+		if pr := r.checkArtifact(u.step, u.sum); pr != nil {
+			probs = append(probs, *pr)
+			if r.bundle == nil {
+				break // no bundle at all: one problem is enough
+			}
+			continue
+		}
+		r.verified[u.sum] = true
+	}
+	if len(probs) > 0 {
+		return &RefusedError{Problems: probs}
+	}
+	return nil
+}
+
+func stateName(lineage string, serial int64) string {
+	if lineage == "" && serial == 0 {
+		return "of a fresh machine (no lineage, serial 0)"
+	}
+	return fmt.Sprintf("lineage %s serial %d", lineage, serial)
+}
+
+// machineArch returns the machine's dpkg architecture: from the status
+// file (the dpkg package's own architecture), or else from `dpkg
+// --print-architecture`.
+func (r *run) machineArch(ctx context.Context, db dpkgDB) (string, error) {
+	if arch, ok := db.nativeArch(); ok {
+		return arch, nil
+	}
+	out, err := exec.CommandContext(ctx, r.e.opts.Dpkg, "--print-architecture").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the machine's architecture: dpkg --print-architecture: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+type artifactUse struct{ step, sum string }
+
+// artifactUses lists the bundle files the plan's steps (those not yet done,
+// on resume) use.
+func (r *run) artifactUses(resume bool) []artifactUse {
+	var out []artifactUse
+	seen := map[string]bool{}
+	use := func(step, sum string) {
+		if sum != "" && !seen[sum] {
+			seen[sum] = true
+			out = append(out, artifactUse{step, sum})
+		}
+	}
+	for i, s := range r.plan.Steps {
+		if resume && r.j.Steps[i].Phase == phaseDone {
+			continue
+		}
+		switch s.Kind {
+		case plan.KindVerifyBundle:
+			for _, a := range s.Inputs.Artifacts {
+				use(s.ID, a)
+			}
+		case plan.KindInstallPackages:
+			for _, p := range s.Inputs.Packages {
+				use(s.ID, p.SHA256)
+			}
+		case plan.KindExtractArchive:
+			use(s.ID, s.Inputs.Archive.SHA256)
+		}
+	}
+	return out
+}
+
+// checkStep checks one step's paths and packages against the machine.
+func (r *run) checkStep(s *plan.Step, db dpkgDB, add func(step, path, format string, args ...any)) {
+	p := r.plan
+	switch s.Kind {
+	case plan.KindInstallPackages, plan.KindRemovePackages:
+		for _, pk := range s.Inputs.Packages {
+			if pk.Arch != p.Target.DebianArch && pk.Arch != "all" {
+				add(s.ID, "", "package %s is for %s, the plan's target is %s", pk.Name, pk.Arch, p.Target.DebianArch)
+			}
+			if s.Kind != plan.KindInstallPackages {
+				continue
+			}
+			cur := db.get(pk.Name, pk.Arch)
+			if cur.present() && cur.Version != pk.Version {
+				// Replacing a version cannot be undone offline unless the
+				// bundle holds the installed one.
+				ok := false
+				if r.e.opts.BundleDir != "" {
+					if b, err := r.openBundleOnce(); err == nil {
+						_, ok = b.findDeb(cur.Name, cur.Version, cur.Arch)
+					}
+				}
+				if !ok {
+					add(s.ID, "", "package %s is installed at version %s; the plan would replace it with %s, which could not be undone: the bundle has no .deb of %s",
+						pk.Name, cur.Version, pk.Version, cur.Version)
+				}
+			}
+		}
+	case plan.KindWriteFile, plan.KindRemoveFile:
+		f := s.Inputs.File
+		rel, ok := r.checkPath(s.ID, f.Path, add)
+		if !ok || s.Kind == plan.KindRemoveFile {
+			return
+		}
+		if sha256Hex([]byte(f.Content)) != f.SHA256 {
+			add(s.ID, f.Path, "the content does not have the sha256 the plan gives (%s)", f.SHA256)
+		}
+		if fi, err := r.fs.r.Lstat(rel); err == nil && fi.IsDir() {
+			add(s.ID, f.Path, "is a directory")
+		}
+	case plan.KindExtractArchive, plan.KindRemoveArchive:
+		a := s.Inputs.Archive
+		rel, ok := r.checkPath(s.ID, a.Dest, add)
+		if !ok {
+			return
+		}
+		if rel == "." {
+			add(s.ID, a.Dest, "the archive destination cannot be the root")
+			return
+		}
+		if s.Kind == plan.KindExtractArchive {
+			if empty, err := r.emptyOrAbsent(rel); err != nil {
+				add(s.ID, a.Dest, "%v", err)
+			} else if !empty && !r.ownsArchiveDest(a.Dest) {
+				add(s.ID, a.Dest, "exists, is not empty, and no installed runtime owns it: refusing to replace it")
+			}
+		}
+	}
+}
+
+func (r *run) openBundleOnce() (*bundleIndex, error) {
+	if r.bundle != nil {
+		return r.bundle, nil
+	}
+	b, err := openBundle(r.e.opts.BundleDir)
+	if err != nil {
+		return nil, err
+	}
+	r.bundle = b
+	return b, nil
+}
+
+// checkPath resolves a plan path inside the root and refuses escapes and
+// reserved places.
+func (r *run) checkPath(step, p string, add func(step, path, format string, args ...any)) (string, bool) {
+	rel, err := r.fs.resolve(p)
+	var ee *EscapeError
+	switch {
+	case errors.As(err, &ee):
+		add(step, p, "%s", ee.Reason)
+		return "", false
+	case err != nil:
+		add(step, p, "%v", err)
+		return "", false
+	}
+	for _, res := range reserved {
+		if within(rel, res) || within(relOf(p), res) {
+			add(step, p, "lies in %s, where plans may not write", abs(res))
+			return "", false
+		}
+	}
+	return rel, true
+}
+
+func (r *run) emptyOrAbsent(rel string) (bool, error) {
+	fi, err := r.fs.r.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.IsDir() {
+		return false, nil
+	}
+	entries, err := r.fs.readDir(rel)
+	if err != nil {
+		return false, err
+	}
+	return len(entries) == 0, nil
+}
+
+// ownsArchiveDest reports whether an installed runtime extracted an
+// archive to dest (an upgrade replaces its own tree).
+func (r *run) ownsArchiveDest(dest string) bool {
+	st, _, err := loadState(r.fs, r.stateRel)
+	if err != nil {
+		return false
+	}
+	for _, rt := range st.Runtimes {
+		for _, a := range rt.Artifacts {
+			if a.Dest == dest {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,139 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/runtimekit/runtimekit/sdk/service"
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// Report is what is installed on the machine and how it is doing.
+type Report struct {
+	Target   string          `json:"target"`
+	Lineage  string          `json:"lineage"`
+	Serial   int64           `json:"serial"`
+	Runtimes []RuntimeReport `json:"runtimes"`
+	// Interrupted describes an apply that was interrupted and not yet
+	// recovered.
+	Interrupted *Pending `json:"interrupted,omitempty"`
+	// Healthy is true when every service is up and every check passed.
+	Healthy bool `json:"healthy"`
+}
+
+// Pending is an interrupted apply, from its journal.
+type Pending struct {
+	PlanDigest string    `json:"planDigest"`
+	PID        int       `json:"pid"`
+	Started    time.Time `json:"started"`
+	Mode       string    `json:"mode"`
+	Step       string    `json:"step"`
+}
+
+// RuntimeReport is one installed runtime.
+type RuntimeReport struct {
+	Name     string          `json:"name"`
+	Version  string          `json:"version"`
+	Auto     bool            `json:"auto,omitempty"`
+	Services []ServiceReport `json:"services"`
+	Health   []HealthReport  `json:"health"`
+	Ports    []state.Port    `json:"ports"`
+}
+
+// ServiceReport is a service's supervision state.
+type ServiceReport struct {
+	Name       string     `json:"name"`
+	Up         bool       `json:"up"`
+	State      string     `json:"state"` // down, run, finish, or not-installed
+	PID        int        `json:"pid,omitempty"`
+	Since      *time.Time `json:"since,omitempty"`
+	UptimeSec  float64    `json:"uptimeSeconds,omitempty"`
+	Enabled    bool       `json:"enabled"`
+	Supervised bool       `json:"supervised"`
+	WantUp     bool       `json:"wantUp"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// HealthReport is the outcome of one probe of a health check.
+type HealthReport struct {
+	Name    string        `json:"name"`
+	Kind    string        `json:"kind"`
+	Target  string        `json:"target"`
+	Healthy bool          `json:"healthy"`
+	Reason  string        `json:"reason,omitempty"`
+	Took    time.Duration `json:"took"`
+}
+
+// Status reads the state file and reports each runtime's services (from
+// runit's status files; no process is spawned for them) and one probe of
+// each health check. It takes no lock and changes nothing.
+func (e *Executor) Status(ctx context.Context) (*Report, error) {
+	f, err := openFSRoot(e.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
+	rel, err := f.resolve(e.opts.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := loadState(f, rel)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Target: st.Target, Lineage: st.Lineage, Serial: st.Serial, Runtimes: []RuntimeReport{}, Healthy: true}
+	if j, err := f.loadJournal(); err == nil && j != nil {
+		ie := interrupted(j)
+		rep.Interrupted = &Pending{PlanDigest: ie.PlanDigest, PID: ie.PID, Started: ie.Started, Mode: ie.Mode, Step: ie.Step}
+		rep.Healthy = false
+	}
+	now := time.Now()
+	for _, rt := range st.Runtimes {
+		rr := RuntimeReport{Name: rt.Name, Version: rt.Version, Auto: rt.Auto,
+			Services: []ServiceReport{}, Health: []HealthReport{}, Ports: rt.Ports}
+		if rr.Ports == nil {
+			rr.Ports = []state.Port{}
+		}
+		for _, svc := range rt.Services {
+			sr := ServiceReport{Name: svc.Name, State: "not-installed"}
+			s, err := e.opts.Services.Status(ctx, svc.Name)
+			switch {
+			case errors.Is(err, service.ErrNotInstalled):
+			case err != nil:
+				sr.Error = err.Error()
+			default:
+				sr.State = string(s.State)
+				sr.Up, sr.PID, sr.Enabled, sr.Supervised, sr.WantUp = s.Up, s.PID, s.Enabled, s.Supervised, s.WantUp
+				if s.Supervised && !s.Since.IsZero() {
+					since := s.Since.UTC()
+					sr.Since = &since
+					if s.Up {
+						sr.UptimeSec = now.Sub(s.Since).Round(time.Second).Seconds()
+					}
+				}
+			}
+			if !sr.Up {
+				rep.Healthy = false
+			}
+			rr.Services = append(rr.Services, sr)
+		}
+		for _, hc := range rt.Health {
+			res, err := service.Probe(ctx, hc)
+			hr := HealthReport{Name: hc.Name, Kind: hc.Kind, Target: res.Target, Healthy: res.Healthy, Reason: res.Reason, Took: res.Took}
+			if err != nil {
+				hr.Healthy, hr.Reason = false, err.Error()
+			}
+			if !hr.Healthy {
+				rep.Healthy = false
+			}
+			rr.Health = append(rr.Health, hr)
+		}
+		rep.Runtimes = append(rep.Runtimes, rr)
+	}
+	return rep, nil
+}
+
+// LogPath returns the directory of a service's log (svlogd writes the
+// file "current" in it).
+func (e *Executor) LogPath(name string) string { return e.opts.Services.LogPath(name) }
