@@ -16,6 +16,7 @@ import (
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/locker"
 	"github.com/runtimekit/runtimekit/targets"
 )
 
@@ -87,7 +88,7 @@ func (a *app) lockCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := lock.Build(ctx, lock.Input{
+			l, err := locker.Build(ctx, locker.Input{
 				Target:    lock.Target{Name: prof.Name, Arch: prof.Arch, DebianArch: prof.DebianArch(), Release: prof.Debian.Release},
 				Platform:  prof.Platform(),
 				Base:      prof.Base,

@@ -58,8 +58,10 @@ func ArtifactItem(a lock.Artifact) Item {
 
 // ItemsFromLock returns the items of the named runtimes of l (all of them
 // when runtimes is empty): their packages, then their artifacts, each
-// once even when several runtimes need it. A name that l does not hold is
-// an error.
+// once even when several runtimes need it, plus the service supervisor's
+// packages when the lock has them (a machine without runit needs them for
+// any runtime with a service, and a spare .deb costs little). A name that
+// l does not hold is an error.
 func ItemsFromLock(l *lock.Lock, runtimes ...string) ([]Item, error) {
 	var rts []*lock.Runtime
 	if len(runtimes) == 0 {
@@ -78,6 +80,9 @@ func ItemsFromLock(l *lock.Lock, runtimes ...string) ([]Item, error) {
 			return nil, fmt.Errorf("runtime %q is not in the lock (it has: %s)", name, strings.Join(have, ", "))
 		}
 		rts = append(rts, rt)
+	}
+	if l.Supervisor != nil {
+		rts = append(rts, l.Supervisor)
 	}
 	var items []Item
 	seen := map[Item]bool{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/locker"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
@@ -370,7 +371,7 @@ func lockMatches(lr *lock.Runtime, m *manifest.Manifest) bool {
 func requests(m *manifest.Manifest) []string {
 	out := []string{}
 	for _, d := range m.Packages.Debian {
-		out = append(out, lock.Relation(d))
+		out = append(out, locker.Relation(d))
 	}
 	return out
 }

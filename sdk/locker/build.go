@@ -1,4 +1,4 @@
-package lock
+package locker
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
 // Input is what Build needs to pin runtimes for one target.
 type Input struct {
-	Target Target
+	Target lock.Target
 	// Platform is the target's os/arch, for choosing artifacts.
 	Platform manifest.Platform
 	// Base is the target's installed system; packages in it are not
@@ -20,7 +21,7 @@ type Input struct {
 	Base  *debian.Status
 	Index *debian.Index
 	// IndexInfo identifies the index in the lock.
-	IndexInfo Index
+	IndexInfo lock.Index
 	Runtimes  []*manifest.Manifest
 	// Supervisor are the Debian requests for the service supervisor,
 	// locked as Lock.Supervisor when any runtime has a service; nil means
@@ -29,7 +30,7 @@ type Input struct {
 	// Digest returns the SHA-256 and size of a non-Debian artifact
 	// (typically by downloading it once); nil leaves artifacts out, with
 	// an error if any runtime has one.
-	Digest func(ctx context.Context, a Artifact) (sha256 string, size int64, err error)
+	Digest func(ctx context.Context, a lock.Artifact) (sha256 string, size int64, err error)
 }
 
 // Build resolves each runtime's Debian requests against the index and the
@@ -37,8 +38,8 @@ type Input struct {
 // order, with its dependency edges; and pins each artifact for the target's
 // platform. Every runtime is resolved on its own, so the lock says what each
 // one pulls in; the planner unions them.
-func Build(ctx context.Context, in Input) (*Lock, error) {
-	l := &Lock{FormatVersion: FormatVersion, Target: in.Target, Index: in.IndexInfo}
+func Build(ctx context.Context, in Input) (*lock.Lock, error) {
+	l := &lock.Lock{FormatVersion: lock.FormatVersion, Target: in.Target, Index: in.IndexInfo}
 	var errs []error
 	for _, m := range in.Runtimes {
 		r, err := buildRuntime(ctx, in, m)
@@ -79,8 +80,8 @@ func needsSupervisor(ms []*manifest.Manifest) bool {
 	return false
 }
 
-func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime, error) {
-	r := &Runtime{Name: m.Name, Version: m.Version}
+func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*lock.Runtime, error) {
+	r := &lock.Runtime{Name: m.Name, Version: m.Version}
 	reqs := make([]debian.Request, 0, len(m.Packages.Debian))
 	for _, p := range m.Packages.Debian {
 		req, err := debian.ParseRequest(Relation(p))
@@ -103,7 +104,7 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime
 			return nil, fmt.Errorf("installing it would remove base packages %s; runtimekit never removes base packages", strings.Join(names, ", "))
 		}
 		for _, p := range res.Install {
-			r.Packages = append(r.Packages, Package{
+			r.Packages = append(r.Packages, lock.Package{
 				Name: p.Name, Version: p.Version, Arch: p.Architecture, Filename: p.Filename,
 				SHA256: p.SHA256, Size: p.Size, InstalledSize: p.InstalledSize, Essential: p.Essential,
 				Provides: p.Provides, Conflicts: p.Conflicts, Breaks: p.Breaks, Replaces: p.Replaces,
@@ -114,7 +115,7 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*Runtime
 			if kind == "" {
 				kind = "request"
 			}
-			r.Edges = append(r.Edges, Edge{From: e.From, Kind: kind, Relation: e.Relation, To: e.To})
+			r.Edges = append(r.Edges, lock.Edge{From: e.From, Kind: kind, Relation: e.Relation, To: e.To})
 		}
 	}
 	for _, a := range artifacts(m, in.Platform) {
@@ -147,21 +148,21 @@ func Relation(p manifest.DebianPackage) string {
 }
 
 // artifacts lists the manifest's non-Debian artifacts for a platform.
-func artifacts(m *manifest.Manifest, pl manifest.Platform) []Artifact {
-	var out []Artifact
+func artifacts(m *manifest.Manifest, pl manifest.Platform) []lock.Artifact {
+	var out []lock.Artifact
 	for _, n := range m.Packages.NPM {
 		if n.Platform != nil && *n.Platform != pl {
 			continue
 		}
 		// npm tarballs hold their files under package/: strip it.
-		out = append(out, Artifact{Kind: ArtifactNPM, Name: n.Name, Version: n.Version, Integrity: n.Integrity,
+		out = append(out, lock.Artifact{Kind: lock.ArtifactNPM, Name: n.Name, Version: n.Version, Integrity: n.Integrity,
 			Dest: n.Dest, Format: "tar.gz", Strip: 1})
 	}
 	for _, x := range m.Packages.Archives {
 		if x.Platform != nil && *x.Platform != pl {
 			continue
 		}
-		out = append(out, Artifact{Kind: ArtifactArchive, Name: x.Name, URL: x.URL, SHA256: x.SHA256, Size: x.Size,
+		out = append(out, lock.Artifact{Kind: lock.ArtifactArchive, Name: x.Name, URL: x.URL, SHA256: x.SHA256, Size: x.Size,
 			Dest: x.Dest, Format: x.Format, Strip: x.Strip, Include: x.Include})
 	}
 	return out
