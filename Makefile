@@ -5,7 +5,7 @@ GO      ?= go
 PLUGINS := $(notdir $(wildcard plugins/*))
 BIN     := bin
 
-.PHONY: build build-386 test bench clean
+.PHONY: build build-386 build-vm test bench clean
 
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/runtimectl $(foreach p,$(PLUGINS),./plugins/$(p)/cmd/runtimectl-plugin-$(p))
@@ -14,6 +14,11 @@ build:
 # The WebVM build: i386, static.
 build-386:
 	GOARCH=386 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux-386/ ./cmd/runtimectl $(foreach p,$(PLUGINS),./plugins/$(p)/cmd/runtimectl-plugin-$(p))
+
+# The executor-only runtimectl for the VM (apply, recover, status, logs,
+# show): no plugin host, CUE or network code.
+build-vm:
+	GOARCH=386 CGO_ENABLED=0 $(GO) build -tags vm -trimpath -ldflags='-s -w' -o $(BIN)/linux-386-vm/runtimectl ./cmd/runtimectl
 
 test:
 	$(GO) vet ./...

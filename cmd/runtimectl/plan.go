@@ -1,3 +1,5 @@
+//go:build !vm
+
 package main
 
 import (
@@ -75,28 +77,6 @@ func (a *app) planCommand() *cobra.Command {
 	fl.BoolVar(&f.steps, "steps", false, "also list the steps")
 	fl.StringVarP(&f.out, "output", "o", "", "write the plan (JSON) to this file")
 	return cmd
-}
-
-func (a *app) printPlan(p *plan.Plan, dot, steps bool) error {
-	switch {
-	case a.json:
-		b, err := p.Marshal()
-		if err != nil {
-			return err
-		}
-		_, err = a.stdout.Write(b)
-		return err
-	case dot:
-		return p.Dot(a.stdout)
-	default:
-		if err := p.Render(a.stdout); err != nil {
-			return err
-		}
-		if steps {
-			return p.RenderSteps(a.stdout)
-		}
-		return nil
-	}
 }
 
 func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
@@ -266,25 +246,6 @@ func (c *catalog) fromHost(ctx context.Context, h *host.Host, name string, param
 		return nil, err
 	}
 	return manifest.LoadFiles(ctx, d.Manifest, manifest.Options{Params: params})
-}
-
-func (a *app) showCommand() *cobra.Command {
-	var dot, steps bool
-	cmd := &cobra.Command{
-		Use:   "show PLAN",
-		Short: "Render a saved plan",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := plan.Read(args[0])
-			if err != nil {
-				return err
-			}
-			return a.printPlan(p, dot, steps)
-		},
-	}
-	cmd.Flags().BoolVar(&dot, "dot", false, "print the step graph in Graphviz dot syntax")
-	cmd.Flags().BoolVar(&steps, "steps", false, "also list the steps")
-	return cmd
 }
 
 // bundleDebFiles lists the paths a locked .deb ships, reading it from an

@@ -8,13 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/runtimekit/runtimekit/manifest"
-	"github.com/runtimekit/runtimekit/sdk/host"
 )
 
 // exitError carries an exit status for failures already reported to the user
@@ -32,7 +28,7 @@ type app struct {
 	cacheDir       string
 	startTimeout   time.Duration
 
-	host *host.Host
+	hostState
 }
 
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -42,10 +38,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if a.host != nil {
-		if cerr := a.host.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+	if cerr := a.closeHost(); cerr != nil && err == nil {
+		err = cerr
 	}
 	if err == nil {
 		return 0
@@ -73,10 +67,10 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.cacheDir, "cache-dir", os.Getenv("RUNTIMECTL_CACHE_DIR"),
 		"cache directory (default: $XDG_CACHE_HOME/runtimekit; env RUNTIMECTL_CACHE_DIR)")
 	pf.DurationVar(&a.startTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start")
-	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
-		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
-		a.planCommand(), a.showCommand())
-	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.removeCommand(), a.statusCommand(), a.logsCommand())
+	// The machine's commands, in every build; the connected-machine ones
+	// (plugins, CUE, planning, fetching) are left out of the `vm` build.
+	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.statusCommand(), a.logsCommand(), a.showCommand())
+	a.addHostCommands(root)
 	return root
 }
 
@@ -88,62 +82,10 @@ func (a *app) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// getHost opens the plugin host on first use.
-func (a *app) getHost() (*host.Host, error) {
-	if a.host != nil {
-		return a.host, nil
-	}
-	lock := a.pluginsLock
-	if lock == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("locate runtimectl: %w", err)
-		}
-		if exe, err = filepath.EvalSymlinks(exe); err != nil {
-			return nil, fmt.Errorf("locate runtimectl: %w", err)
-		}
-		lock = filepath.Join(filepath.Dir(exe), "plugins.lock.json")
-	}
-	cache := a.cacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("find cache directory (set --cache-dir): %w", err)
-		}
-		cache = filepath.Join(dir, "runtimekit")
-	}
-	a.host = host.New(host.Options{
-		LockFile:     lock,
-		RequireLock:  true, // run only plugins the user pinned
-		CacheDir:     cache,
-		StartTimeout: a.startTimeout,
-		Logger:       a.logger(),
-	})
-	return a.host, nil
-}
-
 // printJSON writes v as indented JSON to stdout.
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // constraints like ">=18.18" stay readable
 	return enc.Encode(v)
-}
-
-// reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and
-// returns the exit error to use when any is an error.
-func (a *app) reportDiagnostics(ds manifest.Diagnostics) error {
-	if a.json {
-		if err := a.printJSON(map[string]any{"ok": !ds.HasErrors(), "diagnostics": ds}); err != nil {
-			return err
-		}
-	} else {
-		for _, d := range ds {
-			fmt.Fprintln(a.stderr, d.String())
-		}
-	}
-	if ds.HasErrors() {
-		return exitError{1}
-	}
-	return nil
 }

@@ -1,0 +1,86 @@
+//go:build !vm
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/host"
+)
+
+// hostState is the plugin host, opened on first use.
+type hostState struct {
+	host *host.Host
+}
+
+// addHostCommands adds the commands of a connected machine: plugins,
+// manifests, resolving, locking, bundling and planning.
+func (a *app) addHostCommands(root *cobra.Command) {
+	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
+		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
+		a.planCommand(), a.removeCommand())
+}
+
+func (a *app) closeHost() error {
+	if a.host == nil {
+		return nil
+	}
+	return a.host.Close()
+}
+
+// getHost opens the plugin host on first use.
+func (a *app) getHost() (*host.Host, error) {
+	if a.host != nil {
+		return a.host, nil
+	}
+	lock := a.pluginsLock
+	if lock == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("locate runtimectl: %w", err)
+		}
+		if exe, err = filepath.EvalSymlinks(exe); err != nil {
+			return nil, fmt.Errorf("locate runtimectl: %w", err)
+		}
+		lock = filepath.Join(filepath.Dir(exe), "plugins.lock.json")
+	}
+	cache := a.cacheDir
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("find cache directory (set --cache-dir): %w", err)
+		}
+		cache = filepath.Join(dir, "runtimekit")
+	}
+	a.host = host.New(host.Options{
+		LockFile:     lock,
+		RequireLock:  true, // run only plugins the user pinned
+		CacheDir:     cache,
+		StartTimeout: a.startTimeout,
+		Logger:       a.logger(),
+	})
+	return a.host, nil
+}
+
+// reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and
+// returns the exit error to use when any is an error.
+func (a *app) reportDiagnostics(ds manifest.Diagnostics) error {
+	if a.json {
+		if err := a.printJSON(map[string]any{"ok": !ds.HasErrors(), "diagnostics": ds}); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range ds {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+	}
+	if ds.HasErrors() {
+		return exitError{1}
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/runtimekit/runtimekit/sdk/plan"
+)
+
+func (a *app) printPlan(p *plan.Plan, dot, steps bool) error {
+	switch {
+	case a.json:
+		b, err := p.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(b)
+		return err
+	case dot:
+		return p.Dot(a.stdout)
+	default:
+		if err := p.Render(a.stdout); err != nil {
+			return err
+		}
+		if steps {
+			return p.RenderSteps(a.stdout)
+		}
+		return nil
+	}
+}
+
+func (a *app) showCommand() *cobra.Command {
+	var dot, steps bool
+	cmd := &cobra.Command{
+		Use:   "show PLAN",
+		Short: "Render a saved plan",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := plan.Read(args[0])
+			if err != nil {
+				return err
+			}
+			return a.printPlan(p, dot, steps)
+		},
+	}
+	cmd.Flags().BoolVar(&dot, "dot", false, "print the step graph in Graphviz dot syntax")
+	cmd.Flags().BoolVar(&steps, "steps", false, "also list the steps")
+	return cmd
+}
