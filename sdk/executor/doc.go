@@ -105,7 +105,9 @@
 // policy-rc.d that was in place, runs `dpkg --configure -a` if dpkg was
 // interrupted (dpkg refuses other work until then), and then rolls back
 // every step that started — or, with resume, runs the remaining steps
-// (Apply with Options.Resume and the same plan does the same). A
+// (Apply with Options.Resume and the same plan does the same; when a
+// service was started already, runsvdir is started first, since the VM
+// may have stopped since and the remaining health waits need it). A
 // rollback that had begun is always finished as a rollback. Afterwards
 // the machine is fully before or fully after, dpkg --audit is clean, the
 // state file is valid, and the journal is gone. Last, when the state

@@ -37,7 +37,7 @@ import (
 
 // tools are the binaries the tests need, built once.
 type tools struct {
-	host    string // runtimectl for the host, with the nginx plugin pinned beside it
+	host    string // runtimectl for the host, with the nginx, node and python plugins pinned beside it
 	vm      string // runtimectl for linux/386
 	httpget string // linux/386 helper: GET a URL
 	cache   string
@@ -82,7 +82,8 @@ func buildTools(t *testing.T) *tools {
 			env  []string
 			args []string
 		}{
-			{nil, []string{"-o", filepath.Dir(tl.host) + "/", "../../cmd/runtimectl", "../../plugins/nginx/cmd/runtimectl-plugin-nginx"}},
+			{nil, []string{"-o", filepath.Dir(tl.host) + "/", "../../cmd/runtimectl", "../../plugins/nginx/cmd/runtimectl-plugin-nginx",
+				"../../plugins/node/cmd/runtimectl-plugin-node", "../../plugins/python/cmd/runtimectl-plugin-python"}},
 			{i386, []string{"-ldflags=-s -w", "-o", tl.vm, "../../cmd/runtimectl"}},
 			{i386, []string{"-o", tl.httpget, "./testdata/httpget"}},
 		} {

@@ -171,6 +171,23 @@ func (r *run) superviseAfterRecover(ctx context.Context) {
 	}
 }
 
+// superviseStarted starts runsvdir, before a resume runs the remaining
+// steps, when a start-service step is done already: the VM may have
+// stopped since, and with it runsvdir and the services, which a remaining
+// wait-health step then waits for in vain. runsvdir brings the enabled
+// services back up. A failure is only a warning: the health wait fails
+// and the apply is rolled back.
+func (r *run) superviseStarted(ctx context.Context) {
+	for i, s := range r.plan.Steps {
+		if s.Kind == plan.KindStartService && r.j.Steps[i].Phase == phaseDone {
+			if _, err := r.e.opts.Services.EnsureSupervisor(ctx); err != nil {
+				r.res.Warnings = append(r.res.Warnings, "start runsvdir: "+err.Error())
+			}
+			return
+		}
+	}
+}
+
 func (e *Executor) newRun(f *fsroot, p *plan.Plan, digest string, start time.Time) *run {
 	// A copy of the executor: a run may fill in options (the bundle of
 	// the journal) without touching the caller's.
@@ -446,6 +463,7 @@ func (r *run) recover(ctx context.Context, resume bool) (*Result, error) {
 		if err := r.preflight(ctx, true); err != nil {
 			return nil, err
 		}
+		r.superviseStarted(ctx)
 		return r.forward(ctx)
 	}
 	if resume {
