@@ -3,8 +3,11 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -71,9 +74,81 @@ func Decode(name string, b []byte, v any) error {
 		return err
 	}
 	if err := s.Validate(doc); err != nil {
-		return fmt.Errorf("does not match %s: %w", name, err)
+		return fmt.Errorf("does not match %s: %s", name, explain(err, doc))
 	}
 	return DecodeStrict(b, v)
+}
+
+// explain turns a validation error into one line per failing value: where
+// it is, the value itself, and what was wrong. The library's own message
+// names the location and the schema keyword but not the value, so "a path
+// with .." would read as "not failed".
+func explain(err error, doc any) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	var lines []string
+	seen := map[string]bool{}
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		loc := e.InstanceLocation
+		if loc == "" {
+			loc = "/"
+		}
+		line := loc
+		if val, ok := lookup(doc, e.InstanceLocation); ok {
+			if b, err := json.Marshal(val); err == nil && len(b) <= 200 {
+				line += " = " + string(b)
+			}
+		}
+		msg := e.Message
+		if msg == "not failed" {
+			// Every "not" in runtimekit's schemas forbids path forms.
+			msg = "a form this field forbids (a '.' or '..' component, or '//')"
+		}
+		line += ": " + msg
+		if !seen[line] {
+			seen[line] = true
+			lines = append(lines, line)
+		}
+	}
+	walk(ve)
+	return strings.Join(lines, "; ")
+}
+
+// lookup resolves a JSON pointer in a decoded document.
+func lookup(doc any, pointer string) (any, bool) {
+	cur := doc
+	for _, tok := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		if tok == "" {
+			continue
+		}
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[tok]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 // DecodeStrict decodes JSON into v, refusing unknown fields, without the
