@@ -158,3 +158,17 @@ func DecodeStrict(b []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// Encode writes v as runtimekit writes every document: indented JSON, HTML
+// characters unescaped (constraints like ">= 1.22" stay readable), a final
+// newline. With sorted inputs, equal documents give equal bytes.
+func Encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

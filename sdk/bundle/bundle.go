@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -70,14 +69,7 @@ func (ix *Index) Marshal() ([]byte, error) {
 	c.FormatVersion = FormatVersion
 	c.Files = append([]File{}, ix.Files...)
 	sort.Slice(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&c); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return schema.Encode(&c)
 }
 
 // ParseIndex decodes and checks bundle.json bytes: every path must stay

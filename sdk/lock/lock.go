@@ -1,8 +1,6 @@
 package lock
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -151,14 +149,7 @@ func (l *Lock) Marshal() ([]byte, error) {
 			r.Artifacts = []Artifact{}
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&c); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return schema.Encode(&c)
 }
 
 // Write stores the lock atomically at path.

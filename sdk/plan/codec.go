@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,14 +14,7 @@ import (
 func (p *Plan) Marshal() ([]byte, error) {
 	c := *p
 	c.FormatVersion = FormatVersion
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&c); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return schema.Encode(&c)
 }
 
 // Read loads and checks a plan file.

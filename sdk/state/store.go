@@ -1,10 +1,8 @@
 package state
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,14 +64,7 @@ func (s *State) Marshal() ([]byte, error) {
 	c.FormatVersion = FormatVersion
 	c.Runtimes = append([]Runtime{}, s.Runtimes...)
 	sort.Slice(c.Runtimes, func(i, j int) bool { return c.Runtimes[i].Name < c.Runtimes[j].Name })
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&c); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return schema.Encode(&c)
 }
 
 // Save writes s to path atomically (temp file, fsync, rename, fsync of the
