@@ -5,11 +5,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -690,24 +692,66 @@ func TestJournalWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := &journal{FormatVersion: journalFormat, PlanDigest: "abc", Mode: modeApply,
-		Steps: []stepRecord{{ID: "a", Kind: "write-file", Phase: phaseDoing, Undo: &undoData{Path: "etc/x", Saved: &savedFile{}}}}}
-	if err := f.saveJournal(j); err != nil {
+		Steps: []stepRecord{{ID: "a", Kind: "write-file", Phase: phasePending}, {ID: "b", Kind: "wait-health", Phase: phasePending}}}
+	w, err := f.createJournal(j)
+	if err != nil {
 		t.Fatal(err)
 	}
+	want := *j
+	want.Steps = slices.Clone(j.Steps)
+	want.Steps[0] = stepRecord{ID: "a", Kind: "write-file", Phase: phaseDoing, Undo: &undoData{Path: "etc/x", Saved: &savedFile{}}}
+	want.Mode, want.Error = modeRollback, "step b: failed"
+	for _, c := range []journalChange{{Step: 1, Rec: &want.Steps[0]}, {Head: &journalHead{Mode: modeRollback, Error: "step b: failed"}}} {
+		if err := w.add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.close()
 	got, err := f.loadJournal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(j, got); diff != "" {
+	if diff := cmp.Diff(&want, got); diff != "" {
 		t.Errorf("journal round trip (-want +got):\n%s", diff)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, dataDir))
 	if len(entries) != 1 {
 		t.Errorf("files beside the journal: %v", entries)
 	}
-	os.WriteFile(filepath.Join(dir, journalPath), []byte(`{"formatVersion": 1, "steps": [`), 0o600)
-	if _, err := f.loadJournal(); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Errorf("damaged journal: %v", err)
+	full, _ := os.ReadFile(filepath.Join(dir, journalPath))
+
+	// A crash in the middle of an append leaves a last line cut short: it
+	// was never acted upon, and is ignored.
+	os.WriteFile(filepath.Join(dir, journalPath), append(slices.Clone(full), `{"step":2,"rec":{"id":"b","ki`...), 0o600)
+	if got, err := f.loadJournal(); err != nil || cmp.Diff(&want, got) != "" {
+		t.Errorf("journal with a torn last line: %v\n%s", err, cmp.Diff(&want, got))
+	}
+
+	// Format 1 (one indented object) is read as it was written.
+	v1 := want
+	v1.FormatVersion = 1
+	b, _ := json.MarshalIndent(&v1, "", "  ")
+	os.WriteFile(filepath.Join(dir, journalPath), b, 0o600)
+	if got, err := f.loadJournal(); err != nil || cmp.Diff(&want, got) != "" {
+		t.Errorf("format 1 journal: %v\n%s", err, cmp.Diff(&want, got))
+	}
+
+	lines := strings.SplitAfter(string(full), "\n")
+	for name, content := range map[string]string{
+		"truncated object": `{"formatVersion": 1, "steps": [`,
+		"damaged middle":   lines[0] + "{garbage\n" + lines[2],
+		"unknown step":     lines[0] + `{"step":7,"rec":{"id":"z","kind":"x","phase":"done"}}` + "\n",
+		"other step's id":  lines[0] + `{"step":2,"rec":{"id":"a","kind":"x","phase":"done"}}` + "\n",
+		"newer format":     strings.Replace(lines[0], `"formatVersion":2`, `"formatVersion":3`, 1),
+		"empty change":     lines[0] + "{}\n",
+		"not json at all":  "\x00\x00\x00\n",
+	} {
+		os.WriteFile(filepath.Join(dir, journalPath), []byte(content), 0o600)
+		_, err := f.loadJournal()
+		var de *DamagedJournalError
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "--discard-journal") {
+			t.Errorf("%s: got %v, want a DamagedJournalError that says what to do", name, err)
+		}
 	}
 }
 

@@ -1,11 +1,16 @@
 package executor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
@@ -19,7 +24,7 @@ const (
 	backupRoot   = dataDir + "/backup"
 )
 
-const journalFormat = 1
+const journalFormat = 2
 
 // Journal modes.
 const (
@@ -115,33 +120,173 @@ type undoData struct {
 	Lineage   string     `json:"lineage,omitempty"`
 }
 
+// The journal is a JSON Lines file: its first line is the whole journal
+// as the apply began (every step pending), and every later line is one
+// change: a step's new record, or the journal's header fields (mode,
+// policy-rc.d, error). A change is appended and fdatasynced, so the cost
+// of journaling a plan is linear in its steps (a rewrite of the whole
+// journal at every step made a 3,000-step plan take minutes). A crash
+// can cut only the last line short: that line is ignored, which is the
+// same as a crash just before it was written (the executor acts on a
+// change only after its record is on disk). A damaged line before the
+// last is a damaged journal.
+//
+// Format 1 (one indented JSON object, rewritten whole) is still read:
+// it is exactly a format 2 journal's first line.
+
+// journalHead is the part of a journal that changes besides its steps.
+type journalHead struct {
+	Mode     string     `json:"mode"`
+	PolicyRC *savedFile `json:"policyRC,omitempty"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// journalChange is one appended line.
+type journalChange struct {
+	// Step is the 1-based index of the step whose record follows.
+	Step int          `json:"step,omitempty"`
+	Rec  *stepRecord  `json:"rec,omitempty"`
+	Head *journalHead `json:"head,omitempty"`
+}
+
+// DamagedJournalError is a journal that cannot be read: written by a
+// runtimectl of another format, or corrupted (a disk error, an edit).
+// Nothing is known about the apply it recorded; `runtimectl recover
+// --discard-journal` sets it aside and reports how the machine differs
+// from its state.
+type DamagedJournalError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedJournalError) Error() string {
+	return fmt.Sprintf("journal %s is damaged (%s): the interrupted apply it recorded cannot be rolled back automatically; "+
+		"run `runtimectl recover --discard-journal` to set it aside, repair dpkg and see how the machine differs from its state", e.Path, e.Reason)
+}
+
+// maxJournalSize bounds the journal read back: a journal is a few hundred
+// bytes per step.
+const maxJournalSize = 64 << 20
+
 func (f *fsroot) loadJournal() (*journal, error) {
-	b, err := f.r.ReadFile(journalPath)
+	return f.readJournal(journalPath)
+}
+
+// readJournal reads a journal (open or closed) at rel; nil when absent.
+func (f *fsroot) readJournal(rel string) (*journal, error) {
+	fh, err := f.r.Open(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxJournalSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	damaged := func(format string, args ...any) error {
+		return &DamagedJournalError{Path: f.host(rel), Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(b) > maxJournalSize {
+		return nil, damaged("larger than %d MiB", maxJournalSize>>20)
+	}
+	first, rest, _ := bytes.Cut(b, []byte("\n"))
 	var j journal
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("journal %s is damaged: %w", f.host(journalPath), err)
+	if len(b) > 0 && b[0] == '{' && len(first) == 1 {
+		// Format 1: one indented object.
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, damaged("%v", err)
+		}
+		if j.FormatVersion != 1 {
+			return nil, damaged("format %d, this runtimectl reads 1 and %d", j.FormatVersion, journalFormat)
+		}
+		j.FormatVersion = journalFormat
+		return &j, nil
+	}
+	if err := json.Unmarshal(first, &j); err != nil {
+		return nil, damaged("its first line: %v", err)
 	}
 	if j.FormatVersion != journalFormat {
-		return nil, fmt.Errorf("journal %s has format %d, this runtimectl reads %d", f.host(journalPath), j.FormatVersion, journalFormat)
+		return nil, damaged("format %d, this runtimectl reads 1 and %d", j.FormatVersion, journalFormat)
+	}
+	for n := 2; len(rest) > 0; n++ {
+		var line []byte
+		var complete bool
+		line, rest, complete = bytes.Cut(rest, []byte("\n"))
+		var c journalChange
+		if err := json.Unmarshal(line, &c); err != nil || (c.Head == nil && c.Rec == nil) {
+			if !complete {
+				break // cut short by a crash: never acted upon
+			}
+			if err == nil {
+				err = errors.New("neither a step nor a header")
+			}
+			return nil, damaged("line %d: %v", n, err)
+		}
+		if c.Head != nil {
+			j.Mode, j.PolicyRC, j.Error = c.Head.Mode, c.Head.PolicyRC, c.Head.Error
+		}
+		if c.Rec != nil {
+			if c.Step < 1 || c.Step > len(j.Steps) || j.Steps[c.Step-1].ID != c.Rec.ID {
+				return nil, damaged("line %d: step %d (%s) is not a step of the journal", n, c.Step, c.Rec.ID)
+			}
+			j.Steps[c.Step-1] = *c.Rec
+		}
 	}
 	return &j, nil
 }
 
-func (f *fsroot) saveJournal(j *journal) error {
-	b, err := json.MarshalIndent(j, "", "  ")
+// journalWriter appends changes to the open journal.
+type journalWriter struct {
+	fs *fsroot
+	fh *os.File
+}
+
+// createJournal writes the journal's first line (temporary file, fsync,
+// rename, fsync of the directory) and opens it for appending.
+func (f *fsroot) createJournal(j *journal) (*journalWriter, error) {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.writeAtomic(journalPath, append(b, '\n'), 0o600, -1, -1); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return f.appendJournal()
+}
+
+// appendJournal opens the existing journal for appending (a recovery
+// goes on writing the journal it found).
+func (f *fsroot) appendJournal() (*journalWriter, error) {
+	fh, err := f.r.OpenFile(journalPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return &journalWriter{fs: f, fh: fh}, nil
+}
+
+// add appends one change and makes it durable before returning.
+func (w *journalWriter) add(c journalChange) error {
+	b, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	if err := f.writeAtomic(journalPath, append(b, '\n'), 0o600, -1, -1); err != nil {
-		return fmt.Errorf("journal: %w", err)
+	if _, err := w.fh.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("journal %s: %w", w.fs.host(journalPath), err)
+	}
+	if err := unix.Fdatasync(int(w.fh.Fd())); err != nil {
+		return fmt.Errorf("journal %s: %w", w.fs.host(journalPath), err)
 	}
 	return nil
+}
+
+func (w *journalWriter) close() {
+	if w != nil && w.fh != nil {
+		w.fh.Close()
+		w.fh = nil
+	}
 }
 
 // backupDir is where one plan's backups live.

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +24,7 @@ type run struct {
 	verified map[string]bool // bundle files checked by this run
 	dpkg     *dpkg
 	front    *frontendLock
+	jw       *journalWriter // appends to the open journal
 	stateRel string
 	res      *Result
 	start    time.Time
@@ -60,7 +60,7 @@ func (e *Executor) Apply(ctx context.Context, planJSON []byte) (*Result, error) 
 	}
 	defer unlock()
 	r := e.newRun(f, p, digest, start)
-	defer r.releaseDpkg()
+	defer r.close()
 	j, err := f.loadJournal()
 	if err != nil {
 		return nil, err
@@ -87,6 +87,10 @@ func (e *Executor) Apply(ctx context.Context, planJSON []byte) (*Result, error) 
 		r.front = l
 	}
 	if err := r.begin(planJSON); err != nil {
+		var ns *NoSpaceError
+		if errors.As(err, &ns) {
+			return nil, &RefusedError{Problems: []Problem{{Reason: err.Error()}}}
+		}
 		return nil, err
 	}
 	return r.forward(ctx)
@@ -138,7 +142,7 @@ func (e *Executor) Recover(ctx context.Context, resume bool) (*Result, error) {
 		return nil, fmt.Errorf("recover: the journal has %d steps, its plan %d", len(j.Steps), len(p.Steps))
 	}
 	r := e.newRun(f, p, j.PlanDigest, start)
-	defer r.releaseDpkg()
+	defer r.close()
 	r.j = j
 	if e.opts.BundleDir == "" {
 		r.e.opts.BundleDir = j.BundleDir
@@ -221,16 +225,41 @@ func (r *run) progress(format string, args ...any) {
 	}
 }
 
-func (r *run) save() error { return r.fs.saveJournal(r.j) }
+// saveStep journals step i's record as it is now.
+func (r *run) saveStep(i int) error {
+	rec := r.j.Steps[i]
+	return r.appendChange(journalChange{Step: i + 1, Rec: &rec})
+}
+
+// saveHead journals the mode, policy-rc.d and error fields.
+func (r *run) saveHead() error {
+	return r.appendChange(journalChange{Head: &journalHead{Mode: r.j.Mode, PolicyRC: r.j.PolicyRC, Error: r.j.Error}})
+}
+
+func (r *run) appendChange(c journalChange) error {
+	if r.jw == nil {
+		w, err := r.fs.appendJournal()
+		if err != nil {
+			return err
+		}
+		r.jw = w
+	}
+	return r.jw.add(c)
+}
 
 // begin keeps a copy of the plan (Recover has no other) and writes the
 // first journal.
 func (r *run) begin(planJSON []byte) error {
+	if err := r.fs.reserve(); err != nil {
+		return err
+	}
 	dir := backupDir(r.digest)
 	if _, err := r.fs.mkdirs(dir); err != nil {
+		r.gc(r.fs.release())
 		return fmt.Errorf("backup directory: %w", err)
 	}
 	if err := r.fs.writeAtomic(dir+"/plan.json", planJSON, 0o600, -1, -1); err != nil {
+		r.gc(r.fs.release())
 		return err
 	}
 	r.j = &journal{FormatVersion: journalFormat, Operation: "apply", PlanDigest: r.digest, BundleDir: r.e.opts.BundleDir,
@@ -245,7 +274,12 @@ func (r *run) begin(planJSON []byte) error {
 		}
 		r.j.Packages = db.list()
 	}
-	return r.save()
+	w, err := r.fs.createJournal(r.j)
+	if err != nil {
+		return err
+	}
+	r.jw = w
+	return nil
 }
 
 func (r *run) changesPackages() bool {
@@ -275,7 +309,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 				return r.fail(ctx, i, err, t0)
 			}
 			rec.Phase = phaseDoing
-			if err := r.save(); err != nil {
+			if err := r.saveStep(i); err != nil {
 				return r.fail(ctx, i, err, t0)
 			}
 		}
@@ -290,7 +324,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 		}
 		if err == nil {
 			rec.Phase = phaseDone
-			err = r.save()
+			err = r.saveStep(i)
 		}
 		if err == nil {
 			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: phaseDone, Took: time.Since(t0)})
@@ -341,7 +375,12 @@ func firstLine(s string) string {
 // rollback undoes, in reverse order, every step that started.
 func (r *run) rollback(ctx context.Context) error {
 	r.j.Mode = modeRollback
-	if err := r.save(); err != nil {
+	// The failure may be a full disk: what the rollback writes needs the
+	// space reserved for it.
+	if err := r.fs.release(); err != nil {
+		r.e.log.Warn("rollback", "err", err)
+	}
+	if err := r.saveHead(); err != nil {
 		return err
 	}
 	n := len(r.plan.Steps)
@@ -366,7 +405,7 @@ func (r *run) rollback(ctx context.Context) error {
 		s := &r.plan.Steps[i]
 		r.progress("undo [%d/%d] %s", i+1, n, s.ID)
 		rec.Phase = phaseUndoing
-		if err := r.save(); err != nil {
+		if err := r.saveStep(i); err != nil {
 			return err
 		}
 		t0 := time.Now()
@@ -384,7 +423,7 @@ func (r *run) rollback(ctx context.Context) error {
 			continue
 		}
 		rec.Phase = phaseUndone
-		if err := r.save(); err != nil {
+		if err := r.saveStep(i); err != nil {
 			return err
 		}
 		r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: phaseUndone, Took: time.Since(t0)})
@@ -524,6 +563,8 @@ func (r *run) finish(mode string) error {
 		return err
 	}
 	closed := dir + "/" + closedName(mode)
+	r.jw.close()
+	r.jw = nil
 	if err := r.fs.r.Rename(journalPath, closed); err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}
@@ -531,6 +572,7 @@ func (r *run) finish(mode string) error {
 		return err
 	}
 	r.releaseDpkg()
+	r.gc(r.fs.release())
 	r.collect(dir)
 	if st, _, err := loadState(r.fs, r.stateRel); err == nil {
 		r.res.Serial = st.Serial
@@ -550,12 +592,8 @@ func closedName(mode string) string {
 // directory. Failures are only logged: nothing depends on this garbage.
 func (r *run) collect(dir string) {
 	for _, name := range []string{"committed.json", "rolled-back.json"} {
-		b, err := r.fs.r.ReadFile(dir + "/" + name)
-		if err != nil {
-			continue
-		}
-		var j journal
-		if json.Unmarshal(b, &j) != nil {
+		j, err := r.fs.readJournal(dir + "/" + name)
+		if err != nil || j == nil {
 			continue
 		}
 		for _, s := range j.Steps {
@@ -600,6 +638,13 @@ func (r *run) cleanStale() {
 	}
 }
 
+// close releases what the run holds open: the journal and dpkg's
+// frontend lock.
+func (r *run) close() {
+	r.jw.close()
+	r.releaseDpkg()
+}
+
 func (r *run) releaseDpkg() {
 	if r.front != nil {
 		r.front.release()
@@ -624,7 +669,7 @@ func (r *run) withDpkg(ctx context.Context, fn func() error) error {
 			return fmt.Errorf("policy-rc.d: %w", err)
 		}
 		r.j.PolicyRC = saved
-		if err := r.save(); err != nil {
+		if err := r.saveHead(); err != nil {
 			return err
 		}
 	}
@@ -650,7 +695,7 @@ func (r *run) restorePolicyRC() error {
 		return fmt.Errorf("put back policy-rc.d: %w", err)
 	}
 	r.j.PolicyRC = nil
-	return r.save()
+	return r.saveHead()
 }
 
 // setAside records what is at rel (nothing, a symbolic link, or a file
