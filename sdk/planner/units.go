@@ -133,7 +133,7 @@ func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, p
 		u.debs = appendMissing(u.debs, supervisor.Packages)
 	}
 	for _, p := range u.debs {
-		rt.Packages = append(rt.Packages, state.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, InstalledSize: p.InstalledSize})
+		rt.Packages = append(rt.Packages, state.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, InstalledSize: p.InstalledSize, SHA256: p.SHA256})
 	}
 	u.rt = rt
 	return u, nil

@@ -58,6 +58,10 @@ type Package struct {
 	Version       string `json:"version"`
 	Arch          string `json:"arch"`
 	InstalledSize int64  `json:"installedSize,omitempty"` // KiB
+	// SHA256 is the digest of the .deb it was installed from: a rollback
+	// that must put the package back reinstalls exactly that file, never
+	// another one that merely has the same name and version.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Artifact is an extracted non-Debian artifact.
