@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,7 +19,9 @@ type Options struct {
 	// state file, the journal and dpkg's database are inside it. The
 	// default "/" is the expected deployment: runtimectl running inside
 	// the VM (or a chroot). Another root is for tests and staging; dpkg is
-	// then run with --root.
+	// then run with --root, and what runs on the machine runs chrooted
+	// into the root: runsvdir and so the services (the default Services),
+	// and exec health probes (the default Health).
 	Root string
 	// StatePath is the state file, inside Root; default state.DefaultPath.
 	StatePath string
@@ -38,9 +41,11 @@ type Options struct {
 	Resume bool
 	// Dpkg is the dpkg program; default "dpkg" (found in PATH).
 	Dpkg string
-	// Services runs services; default a *service.Runit on Root.
+	// Services runs services; default a *service.Runit on Root, chrooted
+	// into it when Root is not "/".
 	Services Services
-	// Health waits for a health check; default service.Wait.
+	// Health waits for a health check; default the Wait of a
+	// service.Prober on Root, which runs exec probes chrooted into it.
 	Health func(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error
 	// CrashAt is a fault-injection hook for crash tests: the process
 	// kills itself with SIGKILL, as if the VM's tab had closed, at a
@@ -100,12 +105,19 @@ func New(opts Options) *Executor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if opts.Services == nil {
-		opts.Services = &service.Runit{Root: opts.Root, Logger: log}
+		opts.Services = &service.Runit{Root: opts.Root, Chroot: !isHostRoot(opts.Root), Logger: log}
 	}
 	if opts.Health == nil {
-		opts.Health = service.Wait
+		opts.Health = service.Prober{Root: opts.Root}.Wait
 	}
 	return &Executor{opts: opts, log: log}
+}
+
+// isHostRoot reports whether root is "/", this process's own root, where
+// the machine's programs run as they are; the programs of any other root
+// run chrooted into it.
+func isHostRoot(root string) bool {
+	return filepath.Clean(root) == "/"
 }
 
 // Result is the outcome of Apply or Recover.

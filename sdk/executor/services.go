@@ -1,15 +1,11 @@
 package executor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/service"
 )
@@ -30,7 +26,8 @@ func (r *run) runit() (*service.Runit, bool) {
 	if root == "" {
 		root = "/"
 	}
-	if filepath.Clean(root) != r.fs.dir {
+	// r.fs.dir is absolute; Root may be relative (runtimectl --root DIR).
+	if abs, err := filepath.Abs(root); err != nil || abs != r.fs.dir {
 		return nil, false
 	}
 	return rt, true
@@ -85,34 +82,22 @@ func (r *run) serviceDirs(name string, start bool) ([]string, error) {
 	return out, nil
 }
 
-// supervisorPID returns the pid of the runsvdir the default backend
-// recorded, when it is running.
+// supervisorPID returns the pid of the runsvdir of the default backend,
+// when one runs: the one its pid file records or another on its scan
+// directory, in its root (see service.Runit.SupervisorPID).
 func (r *run) supervisorPID() (int, bool) {
 	rt, ok := r.runit()
 	if !ok {
 		return 0, false
 	}
-	b, err := r.fs.r.ReadFile(relOf(orDefault(rt.PIDFile, service.DefaultPIDFile)))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if err != nil || string(bytes.TrimSpace(comm)) != "runsvdir" {
-		return 0, false
-	}
-	if st, err := procState(pid); err != nil || st == 'Z' {
-		return 0, false
-	}
-	return pid, true
+	return rt.SupervisorPID()
 }
 
 // stopSupervisor stops the runsvdir an apply started, once no service is
-// enabled any more: SIGHUP makes runsvdir stop its runsv processes and
-// exit. Its pid file and the directories the step created go too.
+// enabled any more, and with it every runsv and process it started (see
+// service.Runit.StopSupervisor: a runsv whose service ignores SIGTERM
+// would otherwise stay). Its pid file and the directories the step
+// created go too.
 func (r *run) stopSupervisor(ctx context.Context, created []string) error {
 	rt, ok := r.runit()
 	if !ok {
@@ -126,24 +111,11 @@ func (r *run) stopSupervisor(ctx context.Context, created []string) error {
 			}
 		}
 	}
-	if pid, ok := r.supervisorPID(); ok {
-		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
-			return fmt.Errorf("stop runsvdir (pid %d): %w", pid, err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if st, err := procState(pid); err != nil || st == 'Z' {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("runsvdir (pid %d) did not exit after SIGHUP", pid)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
+	pid, err := rt.StopSupervisor(ctx)
+	if err != nil {
+		return err
+	}
+	if pid != 0 {
 		r.progress("      stopped runsvdir (pid %d): no service left to supervise", pid)
 	}
 	pidFile := relOf(orDefault(rt.PIDFile, service.DefaultPIDFile))

@@ -8,7 +8,8 @@
 // runsvdir when none is running ([Runit.EnsureSupervisor]), and drives and
 // reads runsv directly through the files it keeps in the service's
 // supervise/ directory. [Probe] and [Wait] run the health checks (http, tcp,
-// exec) of a [state.HealthCheck].
+// exec) of a [state.HealthCheck]; a [Prober] runs them for a machine whose
+// root is another directory.
 //
 // This package runs inside the VM, where every process spawn is slow
 // (5–10x under emulation): it imports only the standard library,
@@ -113,4 +114,23 @@
 // catches SIGALRM, and otherwise waits for the periodic scan; either way it
 // polls for supervise/ok. Services enabled before
 // [Runit.EnsureSupervisor] starts runsvdir are picked up by its first scan.
+//
+// [Runit.StopSupervisor] sends SIGHUP and then waits for runsvdir, every
+// runsv and everything they started (runsvdir's session and descendants)
+// to exit, killing what is left after DefaultStopTimeout: each runsv exits
+// only once its service is down, which a service that ignores SIGTERM
+// never is.
+//
+// # Another machine's root
+//
+// With [Runit.Chroot], the supervision tree runs chrooted into
+// [Runit.Root]: EnsureSupervisor starts the runsvdir installed in the root
+// (and refuses when there is none) with the root as its root directory,
+// and the scan directory, the scan directory's symlinks and the scripts'
+// paths are written as the root sees them. runsv, chpst, svlogd and the
+// services are then the root's programs, and users are the root's. A
+// runsvdir is recognised as the Runit's only when /proc/PID/root is the
+// root it would run in, so runsvdirs on the same scan path in other roots
+// (or on the machine itself) are never mistaken for it. A [Prober] with a
+// Root runs exec probes chrooted into it in the same way.
 package service

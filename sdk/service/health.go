@@ -416,15 +416,17 @@ func netReason(ctx context.Context, err error, timeout time.Duration) string {
 }
 
 func (c check) probeExec(ctx context.Context) string {
-	argv := c.hc.Argv
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	// Its own process group, so that a timeout kills what it started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// In its own process group, so that a timeout kills what it started
+	// too; chrooted into a Prober's root (see execCommand).
+	cmd, err := execCommand(ctx, c.hc.Argv, "")
+	if err != nil {
+		return err.Error()
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	stderr := &tail{max: 1024}
 	cmd.Stderr = stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	if err == nil {
 		return ""
 	}

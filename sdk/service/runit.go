@@ -48,16 +48,34 @@ var ErrNoSupervisor = errors.New("runsvdir is not running")
 // Runit installs and controls services under runit. The zero value uses
 // the default paths on the running system; every field is optional.
 //
-// Root prefixes every path: the files written, the symlink target, and
-// the paths the scripts and runsvdir use, so a Runit with a temporary Root
-// runs real runit processes on files below it (tests, staging). It is not a
-// chroot: to manage a chroot's services, run inside it with Root "/".
+// Root is the directory the other paths are inside; this process reads
+// and writes the files at Root joined with them. What the supervision
+// tree sees depends on Chroot:
+//
+//   - Chroot false: Root is only a prefix. The symlink targets and the
+//     paths the scripts and runsvdir use are Root-prefixed too, and
+//     runsvdir, runsv, svlogd and the services are this machine's programs
+//     running on this machine's file system: a temporary Root lets tests
+//     run real runit processes on files below it, and nothing is
+//     contained.
+//   - Chroot true: runsvdir is started chrooted into Root, from the
+//     runsvdir installed in Root, so runsv, the scripts, chpst, svlogd and
+//     the services all run inside it, see its files only and look users up
+//     in its /etc/passwd. The symlink targets and the scripts' paths are
+//     then the paths inside Root, as they would be on a machine whose
+//     root Root is.
+//
+// Chroot is a field of its own rather than implied by a Root other than
+// "/" because the prefix mode is what runs runit's real programs against a
+// scratch directory without a whole system in it; a caller that manages
+// another machine's root (runtimectl apply --root) sets it.
 //
 // A Runit keeps no state between calls: everything is on disk, so several
 // Runits (or processes) may manage the same directories, one operation per
 // service at a time.
 type Runit struct {
 	Root       string // default "/"
+	Chroot     bool   // run the supervision tree chrooted into Root
 	ServiceDir string // parent of the service directories; default DefaultServiceDir
 	ScanDir    string // the directory runsvdir scans; default DefaultScanDir
 	LogDir     string // parent of the log directories; default DefaultLogDir
@@ -113,6 +131,18 @@ func (r *Runit) path(p, def string) string {
 	return filepath.Join(root, p)
 }
 
+// seen returns path p (def when empty) as the supervision tree sees it:
+// inside Root when chrooted, Root-prefixed otherwise.
+func (r *Runit) seen(p, def string) string {
+	if !r.Chroot {
+		return r.path(p, def)
+	}
+	if p == "" {
+		p = def
+	}
+	return filepath.Join("/", p)
+}
+
 // Dir returns the service directory of the service name.
 func (r *Runit) Dir(name string) string {
 	return filepath.Join(r.path(r.ServiceDir, DefaultServiceDir), name)
@@ -125,6 +155,9 @@ func (r *Runit) LogPath(name string) string {
 }
 
 func (r *Runit) scanDir() string { return r.path(r.ScanDir, DefaultScanDir) }
+
+// seenScanDir is the scan directory as runsvdir sees it: its argument.
+func (r *Runit) seenScanDir() string { return r.seen(r.ScanDir, DefaultScanDir) }
 
 func (r *Runit) link(name string) string { return filepath.Join(r.scanDir(), name) }
 
@@ -144,7 +177,7 @@ func (r *Runit) pollInterval() time.Duration {
 
 // installed returns the service directory of an installed service.
 func (r *Runit) installed(name string) (string, error) {
-	if !validName(name) {
+	if !ValidName(name) {
 		return "", fmt.Errorf("%w: name %q", ErrInvalid, name)
 	}
 	dir := r.Dir(name)
@@ -162,7 +195,7 @@ func (r *Runit) installed(name string) (string, error) {
 // over an existing service rewrites its files, which runsv uses the next
 // time it starts the service.
 func (r *Runit) Install(ctx context.Context, svc state.Service) error {
-	l, err := render(svc, r.LogPath(svc.Name))
+	l, err := render(svc, filepath.Join(r.seen(r.LogDir, DefaultLogDir), svc.Name))
 	if err != nil {
 		return err
 	}
@@ -224,8 +257,9 @@ func (r *Runit) Enable(ctx context.Context, name string) error {
 		return fmt.Errorf("enable %s: %w", name, err)
 	}
 	link := r.link(name)
-	if target, err := os.Readlink(link); err != nil || target != dir {
-		if err := renameio.Symlink(dir, link); err != nil {
+	want := filepath.Join(r.seen(r.ServiceDir, DefaultServiceDir), name)
+	if target, err := os.Readlink(link); err != nil || target != want {
+		if err := renameio.Symlink(want, link); err != nil {
 			return fmt.Errorf("enable %s: %w", name, err)
 		}
 		if err := syncDir(r.scanDir()); err != nil {
@@ -395,7 +429,7 @@ func (r *Runit) Restart(ctx context.Context, name string) error {
 // has its runsv (and the runsv's svlogd) exit. The service directory
 // stays. Disabling a service that is not enabled does nothing.
 func (r *Runit) Disable(ctx context.Context, name string) error {
-	if !validName(name) {
+	if !ValidName(name) {
 		return fmt.Errorf("%w: name %q", ErrInvalid, name)
 	}
 	dir := r.Dir(name)

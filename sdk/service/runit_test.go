@@ -369,7 +369,9 @@ func TestRunit(t *testing.T) {
 		if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(g.pid) {
 			t.Errorf("pid file holds %q, want %d", b, g.pid)
 		}
-		if n := len(procs(func(p proc) bool { return p.comm == "runsvdir" && isRunsvdir(p.pid, r.scanDir()) })); n != 1 {
+		if n := len(procs(func(p proc) bool {
+			return p.comm == "runsvdir" && isRunsvdir(p.pid, r.seenScanDir(), r.supervisorRoot())
+		})); n != 1 {
 			t.Errorf("%d runsvdirs on the scan directory, want 1", n)
 		}
 	})

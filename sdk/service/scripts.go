@@ -76,9 +76,15 @@ func stopSignal(name string) (syscall.Signal, bool) {
 	return 0, false
 }
 
-// validName reports whether name can name a service directory: runsvdir
-// skips names starting with a dot, and a name is one path element.
-func validName(name string) bool {
+// NameRule says which service names [ValidName] accepts, for messages.
+const NameRule = "a service name is 1 to 128 letters, digits and -_.@, not starting with . or -"
+
+// ValidName reports whether name can name a service (see [NameRule]): it
+// names a service directory, which runsvdir skips when it starts with a
+// dot, and it must be one path element, so that no name leads out of the
+// service, scan or log directory. Commands that take a service name check
+// it with ValidName before they touch any path made from it.
+func ValidName(name string) bool {
 	if name == "" || len(name) > 128 || name[0] == '.' || name[0] == '-' {
 		return false
 	}
@@ -135,8 +141,8 @@ func normalize(svc state.Service) (state.Service, time.Duration, error) {
 	bad := func(format string, args ...any) (state.Service, time.Duration, error) {
 		return svc, 0, fmt.Errorf("%w %q: %s", ErrInvalid, svc.Name, fmt.Sprintf(format, args...))
 	}
-	if !validName(svc.Name) {
-		return bad("name must be letters, digits and -_.@, not starting with . or -")
+	if !ValidName(svc.Name) {
+		return bad("%s", NameRule)
 	}
 	if len(svc.Argv) == 0 || svc.Argv[0] == "" {
 		return bad("argv is empty")

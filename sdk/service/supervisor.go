@@ -31,6 +31,14 @@ const (
 // pid. The VM has no init: this is what starts the supervision tree, and
 // it is safe to call before every operation.
 //
+// With Chroot, runsvdir is the one installed in Root, started chrooted
+// into Root with only PATH in its environment; a Root without it is
+// refused, since the host's runit would supervise the services outside
+// the root. A running runsvdir is reused only when its root directory
+// (/proc/PID/root) is the one it would be started in, so a runsvdir in
+// another root, or on this machine, with the same scan path is never
+// taken for it.
+//
 // runsvdir stays a child of the calling process until that process exits
 // (a goroutine reaps it should it exit earlier).
 func (r *Runit) EnsureSupervisor(ctx context.Context) (int, error) {
@@ -58,8 +66,18 @@ func (r *Runit) EnsureSupervisor(ctx context.Context) (int, error) {
 		return pid, nil
 	}
 
-	bin, err := lookRunit("runsvdir")
-	if err != nil {
+	attr := &syscall.SysProcAttr{Setsid: true}
+	var bin string
+	if r.Chroot {
+		root, err := r.absRoot()
+		if err != nil {
+			return 0, fmt.Errorf("start runsvdir: %w", err)
+		}
+		if bin, err = lookIn(root, "runsvdir"); err != nil {
+			return 0, fmt.Errorf("runsvdir is not installed in %s: the plan must install runit first", root)
+		}
+		attr.Chroot = root
+	} else if bin, err = lookRunit("runsvdir"); err != nil {
 		return 0, fmt.Errorf("start runsvdir: %w (install the runit package)", err)
 	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
@@ -68,12 +86,16 @@ func (r *Runit) EnsureSupervisor(ctx context.Context) (int, error) {
 	}
 	defer devnull.Close()
 	// Not exec.CommandContext: runsvdir outlives this call and this process.
-	cmd := exec.Command(bin, scan, logArgPrefix+strings.Repeat(".", logArgLen))
+	// Dir is applied after the chroot: "/" is Root's.
+	cmd := exec.Command(bin, r.seenScanDir(), logArgPrefix+strings.Repeat(".", logArgLen))
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=" + DefaultPath}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
+		if attr.Chroot != "" {
+			return 0, fmt.Errorf("start runsvdir chrooted into %s: %w", attr.Chroot, err)
+		}
 		return 0, fmt.Errorf("start runsvdir: %w", err)
 	}
 	pid := cmd.Process.Pid
@@ -81,9 +103,18 @@ func (r *Runit) EnsureSupervisor(ctx context.Context) (int, error) {
 	if err := writePIDFile(pidFile, pid); err != nil {
 		return 0, fmt.Errorf("record runsvdir: %w", err)
 	}
-	r.logger().Info("started runsvdir", "pid", pid, "scanDir", scan)
+	if attr.Chroot != "" {
+		r.logger().Info("started runsvdir", "pid", pid, "scanDir", scan, "chroot", attr.Chroot)
+	} else {
+		r.logger().Info("started runsvdir", "pid", pid, "scanDir", scan)
+	}
 	return pid, nil
 }
+
+// SupervisorPID returns the pid of the runsvdir that scans the scan
+// directory (the one the pid file records, or else one found in /proc),
+// and whether one runs. It starts nothing.
+func (r *Runit) SupervisorPID() (int, bool) { return r.supervisorPID() }
 
 // supervisorPID returns the pid of the runsvdir on the scan directory.
 func (r *Runit) supervisorPID() (int, bool) {
@@ -94,9 +125,9 @@ func (r *Runit) supervisorPID() (int, bool) {
 // supervisorPIDFrom returns the pid of the runsvdir on the scan directory
 // and whether pidFile records it.
 func (r *Runit) supervisorPIDFrom(pidFile string) (pid int, recorded, ok bool) {
-	scan := r.scanDir()
+	scan, root := r.seenScanDir(), r.supervisorRoot()
 	if b, err := os.ReadFile(pidFile); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && isRunsvdir(pid, scan) {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && isRunsvdir(pid, scan, root) {
 			return pid, true, true
 		}
 	}
@@ -111,7 +142,7 @@ func (r *Runit) supervisorPIDFrom(pidFile string) (pid int, recorded, ok bool) {
 		if err != nil {
 			continue
 		}
-		if isRunsvdir(pid, scan) {
+		if isRunsvdir(pid, scan, root) {
 			return pid, false, true
 		}
 	}
@@ -159,16 +190,23 @@ func catches(pid int, sig syscall.Signal) bool {
 // runit 2.1.2's does not catch SIGALRM, which would kill it, so the signal
 // is sent only to a runsvdir that catches it.
 func (r *Runit) kickSupervisor(pid int) bool {
-	if !isRunsvdir(pid, r.scanDir()) || !catches(pid, syscall.SIGALRM) {
+	if !isRunsvdir(pid, r.seenScanDir(), r.supervisorRoot()) || !catches(pid, syscall.SIGALRM) {
 		return false
 	}
 	return syscall.Kill(pid, syscall.SIGALRM) == nil
 }
 
-// isRunsvdir reports whether pid is a live runsvdir scanning scan.
-func isRunsvdir(pid int, scan string) bool {
+// isRunsvdir reports whether pid is a live runsvdir scanning scan (the
+// path as it sees it) in the root directory root, as /proc/PID/root shows
+// it to this process; root "" skips that check (see supervisorRoot).
+func isRunsvdir(pid int, scan, root string) bool {
 	if pid <= 0 {
 		return false
+	}
+	if root != "" {
+		if got, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/root"); err != nil || got != root {
+			return false
+		}
 	}
 	comm, st, err := procStat(pid)
 	if err != nil || comm != "runsvdir" || st == 'Z' || st == 'X' {
