@@ -38,6 +38,13 @@ type pkgState struct {
 	// Reinstreq is dpkg's "reinstallation required" flag: dpkg refuses
 	// to remove the package until it is unpacked again.
 	Reinstreq bool `json:"reinstreq,omitempty"`
+	// SHA256 is the .deb a rollback reinstalls the package from: the
+	// digest the plan or the state recorded, never one found by name.
+	SHA256 string `json:"sha256,omitempty"`
+
+	// essential is set for an Essential or Protected package, or one of
+	// priority required: the base system, which no plan may remove.
+	essential bool
 }
 
 func (p pkgState) key() string { return p.Name + ":" + p.Arch }
@@ -86,6 +93,10 @@ func (f *fsroot) readDpkgStatus() (dpkgDB, error) {
 				p.Arch = v
 			case "Version":
 				p.Version = v
+			case "Essential", "Protected":
+				p.essential = p.essential || v == "yes"
+			case "Priority":
+				p.essential = p.essential || v == "required"
 			case "Status":
 				if w := strings.Fields(v); len(w) == 3 {
 					p.Status = w[2]
@@ -257,17 +268,42 @@ func (d *dpkg) run(ctx context.Context, args ...string) (string, error) {
 func (d *dpkg) audit(ctx context.Context) error {
 	out, err := d.run(ctx, "--audit")
 	if strings.TrimSpace(out) != "" {
-		return fmt.Errorf("dpkg --audit reports problems:\n%s", tail(out, dpkgOutputTailSize))
+		return fmt.Errorf("dpkg --audit reports problems:\n%s", head(out, dpkgOutputTailSize))
 	}
 	return err
 }
 
+// tail returns the last whole lines of s that fit in n bytes (at least
+// one line), saying how many were left out.
 func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	i, size := len(lines), 0
+	for i > 0 && (i == len(lines) || size+len(lines[i-1])+1 <= n) {
+		size += len(lines[i-1]) + 1
+		i--
 	}
-	return s
+	out := strings.Join(lines[i:], "\n")
+	if i > 0 {
+		out = fmt.Sprintf("(%d earlier lines left out)\n%s", i, out)
+	}
+	return out
+}
+
+// head returns the first whole lines of s that fit in n bytes (at least
+// one line), saying how many were left out: dpkg --audit explains first
+// and lists after.
+func head(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	i, size := 0, 0
+	for i < len(lines) && (i == 0 || size+len(lines[i])+1 <= n) {
+		size += len(lines[i]) + 1
+		i++
+	}
+	out := strings.Join(lines[:i], "\n")
+	if i < len(lines) {
+		out += fmt.Sprintf("\n(%d more lines: run dpkg --audit)", len(lines)-i)
+	}
+	return out
 }
 
 // frontendLock is dpkg's frontend lock (/var/lib/dpkg/lock-frontend),

@@ -464,7 +464,7 @@ func TestRefusals(t *testing.T) {
 			p := e.installPlan("", 0)
 			tt.setup(e, p)
 			before := e.snapshot()
-			_, err := e.executor(nil).Apply(t.Context(), e.planJSON(p))
+			_, err := e.executor(nil).Apply(t.Context(), e.anyPlanJSON(p))
 			var re *RefusedError
 			if !errors.As(err, &re) {
 				t.Fatalf("want *RefusedError, got %v", err)

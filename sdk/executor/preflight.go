@@ -38,6 +38,9 @@ func (r *run) preflight(ctx context.Context, resume bool) error {
 	} else {
 		r.stateRel = rel
 		st, _, err := loadState(r.fs, rel)
+		if err == nil {
+			r.st = st
+		}
 		switch {
 		case err != nil:
 			add("", r.e.opts.StatePath, "%v", err)
@@ -74,8 +77,9 @@ func (r *run) preflight(ctx context.Context, resume bool) error {
 				add("", "", "dpkg has unfinished work (%s): run `dpkg --configure -a` (or `runtimectl recover` after an interrupted apply) first", what)
 			}
 		}
+		led := newLedger(r.st)
 		for i := range p.Steps {
-			r.checkStep(&p.Steps[i], db, add)
+			r.checkStep(&p.Steps[i], db, led, add)
 		}
 	}
 
@@ -90,10 +94,55 @@ func (r *run) preflight(ctx context.Context, resume bool) error {
 		}
 		r.verified[u.sum] = true
 	}
+	if len(probs) == 0 {
+		probs = append(probs, r.checkDebs(resume)...)
+	}
 	if len(probs) > 0 {
 		return &RefusedError{Problems: probs}
 	}
 	return nil
+}
+
+// checkDebs reads each .deb an install uses, before dpkg sees any: its
+// control file must name the package, version and architecture the plan
+// gives (or a rollback would purge a name that was never installed), and
+// its data must hold no device node and no hard link to a file outside
+// the package.
+func (r *run) checkDebs(resume bool) []Problem {
+	var probs []Problem
+	dr := &debReader{}
+	for i, s := range r.plan.Steps {
+		if s.Kind != plan.KindInstallPackages || (resume && r.j.Steps[i].Phase == phaseDone) {
+			continue
+		}
+		for _, pk := range s.Inputs.Packages {
+			if _, ok := r.controls[pk.SHA256]; ok {
+				continue
+			}
+			path, err := r.artifactPath(pk.SHA256)
+			if err != nil {
+				probs = append(probs, Problem{Step: s.ID, Reason: err.Error()})
+				continue
+			}
+			ctrl, err := dr.control(path)
+			if err != nil {
+				probs = append(probs, Problem{Step: s.ID, Path: path, Reason: err.Error()})
+				continue
+			}
+			if ctrl.Package != pk.Name || ctrl.Version != pk.Version || ctrl.Architecture != pk.Arch {
+				probs = append(probs, Problem{Step: s.ID, Path: path, Reason: fmt.Sprintf(
+					"the .deb is %s %s (%s), the plan installs %s %s (%s) from it: the bundle does not match the plan",
+					ctrl.Package, ctrl.Version, ctrl.Architecture, pk.Name, pk.Version, pk.Arch)})
+				continue
+			}
+			if err := dr.checkData(path); err != nil {
+				probs = append(probs, Problem{Step: s.ID, Path: path, Reason: err.Error()})
+				continue
+			}
+			r.controls[pk.SHA256] = ctrl
+		}
+	}
+	return probs
 }
 
 func stateName(lineage string, serial int64) string {
@@ -150,8 +199,60 @@ func (r *run) artifactUses(resume bool) []artifactUse {
 	return out
 }
 
-// checkStep checks one step's paths and packages against the machine.
-func (r *run) checkStep(s *plan.Step, db dpkgDB, add func(step, path, format string, args ...any)) {
+// ledger is what the state records as runtimekit's: the only things a
+// removal may take away. A plan that removes anything else (a file, a
+// tree, a service or a package the state does not list) is refused,
+// whatever its digests say: runtimekit changes only what it owns.
+type ledger struct {
+	files    map[string]bool
+	archives map[string]bool
+	services map[string]bool
+	packages map[string]state.Package // by name:arch=version
+}
+
+func newLedger(st *state.State) ledger {
+	l := ledger{files: map[string]bool{}, archives: map[string]bool{}, services: map[string]bool{}, packages: map[string]state.Package{}}
+	if st == nil {
+		return l
+	}
+	for _, rt := range st.Runtimes {
+		for _, f := range rt.Files {
+			l.files[f.Path] = true
+		}
+		for _, a := range rt.Artifacts {
+			l.archives[a.Dest] = true
+		}
+		for _, svc := range rt.Services {
+			l.services[svc.Name] = true
+		}
+		for _, pk := range rt.Packages {
+			l.packages[pk.Name+":"+pk.Arch+"="+pk.Version] = pk
+		}
+	}
+	return l
+}
+
+// pkg returns the state's record of a package version.
+func (l ledger) pkg(name, arch, version string) (state.Package, bool) {
+	p, ok := l.packages[name+":"+arch+"="+version]
+	return p, ok
+}
+
+// hasPackage reports whether any runtime lists the package (at any version).
+func (l ledger) hasPackage(name, arch string) bool {
+	for _, p := range l.packages {
+		if p.Name == name && p.Arch == arch {
+			return true
+		}
+	}
+	return false
+}
+
+const notOwned = "the state does not record it as installed by runtimekit, and a plan may remove only what runtimekit installed"
+
+// checkStep checks one step's paths and packages against the machine and
+// the ledger.
+func (r *run) checkStep(s *plan.Step, db dpkgDB, led ledger, add func(step, path, format string, args ...any)) {
 	p := r.plan
 	switch s.Kind {
 	case plan.KindInstallPackages, plan.KindRemovePackages:
@@ -159,29 +260,55 @@ func (r *run) checkStep(s *plan.Step, db dpkgDB, add func(step, path, format str
 			if pk.Arch != p.Target.DebianArch && pk.Arch != "all" {
 				add(s.ID, "", "package %s is for %s, the plan's target is %s", pk.Name, pk.Arch, p.Target.DebianArch)
 			}
-			if s.Kind != plan.KindInstallPackages {
+			cur := db.get(pk.Name, pk.Arch)
+			if s.Kind == plan.KindRemovePackages {
+				switch {
+				case cur.essential:
+					add(s.ID, "", "package %s is part of the base system (Essential, Protected or of priority required): no plan may remove it", pk.Name)
+				case !led.hasPackage(pk.Name, pk.Arch):
+					add(s.ID, "", "package %s: %s", pk.Name, notOwned)
+				}
 				continue
 			}
-			cur := db.get(pk.Name, pk.Arch)
 			if cur.present() && cur.Version != pk.Version {
-				// Replacing a version cannot be undone offline unless the
-				// bundle holds the installed one.
-				ok := false
-				if r.e.opts.BundleDir != "" {
-					if b, err := r.openBundleOnce(); err == nil {
-						_, ok = b.findDeb(cur.Name, cur.Version, cur.Arch)
+				// Replacing a version can be undone offline only by
+				// reinstalling the very .deb the state recorded for it.
+				rec, ok := led.pkg(cur.Name, cur.Arch, cur.Version)
+				switch {
+				case !ok || rec.SHA256 == "":
+					add(s.ID, "", "package %s is installed at version %s, and the state records no .deb for it; the plan would replace it with %s, which could not be undone",
+						pk.Name, cur.Version, pk.Version)
+				case r.e.opts.BundleDir == "":
+				default:
+					b, err := r.openBundleOnce()
+					if err != nil {
+						break // reported with the bundle's files
+					}
+					if _, ok := b.lookup(rec.SHA256); !ok {
+						add(s.ID, "", "package %s is installed at version %s; the plan would replace it with %s, which could not be undone: the bundle lacks the .deb of %s (sha256 %s)",
+							pk.Name, cur.Version, pk.Version, cur.Version, rec.SHA256)
 					}
 				}
-				if !ok {
-					add(s.ID, "", "package %s is installed at version %s; the plan would replace it with %s, which could not be undone: the bundle has no .deb of %s",
-						pk.Name, cur.Version, pk.Version, cur.Version)
-				}
 			}
+		}
+	case plan.KindRemoveService:
+		if !led.services[s.Inputs.Service.Name] {
+			add(s.ID, "", "service %s: %s", s.Inputs.Service.Name, notOwned)
+		}
+	case plan.KindStartService, plan.KindStopService:
+		if name := s.Inputs.ServiceName; !led.services[name] && !r.plannedService(name) {
+			add(s.ID, "", "service %s: neither the state nor the plan installs it, and a plan may run only services runtimekit installed", name)
 		}
 	case plan.KindWriteFile, plan.KindRemoveFile:
 		f := s.Inputs.File
 		rel, ok := r.checkPath(s.ID, f.Path, add)
-		if !ok || s.Kind == plan.KindRemoveFile {
+		if !ok {
+			return
+		}
+		if s.Kind == plan.KindRemoveFile {
+			if !led.files[f.Path] {
+				add(s.ID, f.Path, "%s", notOwned)
+			}
 			return
 		}
 		if sha256Hex([]byte(f.Content)) != f.SHA256 {
@@ -198,6 +325,16 @@ func (r *run) checkStep(s *plan.Step, db dpkgDB, add func(step, path, format str
 		}
 		if rel == "." {
 			add(s.ID, a.Dest, "the archive destination cannot be the root")
+			return
+		}
+		for _, res := range reserved {
+			if within(res, rel) {
+				add(s.ID, a.Dest, "holds %s, where plans may not write", abs(res))
+				return
+			}
+		}
+		if s.Kind == plan.KindRemoveArchive && !led.archives[a.Dest] {
+			add(s.ID, a.Dest, "%s", notOwned)
 			return
 		}
 		if s.Kind == plan.KindExtractArchive {
@@ -260,6 +397,17 @@ func (r *run) emptyOrAbsent(rel string) (bool, error) {
 		return false, err
 	}
 	return len(entries) == 0, nil
+}
+
+// plannedService reports whether an install-service step of the plan
+// installs the service.
+func (r *run) plannedService(name string) bool {
+	for _, s := range r.plan.Steps {
+		if s.Kind == plan.KindInstallService && s.Inputs.Service.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ownsArchiveDest reports whether an installed runtime extracted an

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
 // run is one Apply or Recover: the plan, its journal and what was found
@@ -26,6 +27,8 @@ type run struct {
 	front    *frontendLock
 	jw       *journalWriter // appends to the open journal
 	stateRel string
+	st       *state.State           // the state preflight read
+	controls map[string]*debControl // .deb control files checked by preflight, by SHA-256
 	res      *Result
 	start    time.Time
 }
@@ -196,7 +199,7 @@ func (e *Executor) newRun(f *fsroot, p *plan.Plan, digest string, start time.Tim
 	// A copy of the executor: a run may fill in options (the bundle of
 	// the journal) without touching the caller's.
 	ec := *e
-	r := &run{e: &ec, fs: f, plan: p, digest: digest, start: start, verified: map[string]bool{},
+	r := &run{e: &ec, fs: f, plan: p, digest: digest, start: start, verified: map[string]bool{}, controls: map[string]*debControl{},
 		res: &Result{PlanDigest: digest, Steps: []StepResult{}}}
 	r.dpkg = &dpkg{prog: e.opts.Dpkg, fs: f, log: e.log}
 	if rel, err := f.resolve(e.opts.StatePath); err == nil {

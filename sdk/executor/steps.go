@@ -43,12 +43,15 @@ func (r *run) prepare(ctx context.Context, i int) error {
 		if err != nil {
 			return err
 		}
+		led := newLedger(r.st)
 		for _, p := range s.Inputs.Packages {
 			cur := db.get(p.Name, p.Arch)
 			switch {
 			case !cur.present():
 				u.New = append(u.New, cur)
 			case cur.Version != p.Version:
+				rec, _ := led.pkg(cur.Name, cur.Arch, cur.Version)
+				cur.SHA256 = rec.SHA256 // preflight made sure there is one
 				u.Replaced = append(u.Replaced, cur)
 			}
 		}
@@ -62,8 +65,11 @@ func (r *run) prepare(ctx context.Context, i int) error {
 		if err != nil {
 			return err
 		}
+		led := newLedger(r.st)
 		for _, p := range s.Inputs.Packages {
 			if cur := db.get(p.Name, p.Arch); cur.present() {
+				rec, _ := led.pkg(cur.Name, cur.Arch, cur.Version)
+				cur.SHA256 = rec.SHA256
 				u.Removed = append(u.Removed, cur)
 			}
 		}
@@ -657,10 +663,12 @@ func (r *run) debsFor(refs []plan.PackageRef, path func(plan.PackageRef) (string
 		if err != nil {
 			return nil, err
 		}
-		ctrl, err := dr.control(fp)
-		if err != nil {
-			r.e.log.Debug("control of a .deb not readable: it gets a dpkg run of its own", "deb", fp, "err", err)
-			ctrl = nil
+		ctrl, ok := r.controls[p.SHA256]
+		if !ok {
+			if ctrl, err = dr.control(fp); err != nil {
+				r.e.log.Debug("control of a .deb not readable: it gets a dpkg run of its own", "deb", fp, "err", err)
+				ctrl = nil
+			}
 		}
 		debs = append(debs, debToInstall{key: p.Name + ":" + p.Arch, name: p.Name, path: fp, ctrl: ctrl})
 	}
@@ -834,8 +842,10 @@ func (r *run) removePackages(ctx context.Context, s *plan.Step, u *undoData) err
 }
 
 // reinstall puts packages back at their recorded versions from the
-// bundle. A package whose .deb the bundle lacks is reported in the
-// result's warnings: it cannot be restored offline.
+// bundle: each from the .deb whose SHA-256 the state recorded, and only
+// when its control file names that very package. One that cannot be put
+// back is an error naming it (the rollback is then incomplete, and says
+// so), never a silent substitute.
 func (r *run) reinstall(ctx context.Context, s *plan.Step, pkgs []pkgState) error {
 	db, err := r.fs.readDpkgStatus()
 	if err != nil {
@@ -843,30 +853,35 @@ func (r *run) reinstall(ctx context.Context, s *plan.Step, pkgs []pkgState) erro
 	}
 	var refs []plan.PackageRef
 	paths := map[string]string{}
+	var missing []string
 	for _, p := range pkgs {
 		if cur := db.get(p.Name, p.Arch); cur.Status == "installed" && cur.Version == p.Version {
 			continue
 		}
-		var f bundleFile
-		ok := false
-		if r.bundle == nil && r.e.opts.BundleDir != "" {
-			r.bundle, _ = openBundle(r.e.opts.BundleDir)
-		}
-		if r.bundle != nil {
-			f, ok = r.bundle.findDeb(p.Name, p.Version, p.Arch)
-		}
-		if ok {
-			if why := r.bundle.verify(f); why != "" {
-				ok = false
-			}
-		}
-		if !ok {
-			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s %s (%s) cannot be reinstalled: the bundle has no good .deb of it", p.Name, p.Version, p.Arch))
+		if p.SHA256 == "" {
+			missing = append(missing, fmt.Sprintf("%s %s (%s): the state records no .deb for it", p.Name, p.Version, p.Arch))
 			continue
 		}
-		ref := plan.PackageRef{Name: p.Name, Version: p.Version, Arch: p.Arch}
-		paths[ref.Name+":"+ref.Arch] = r.bundle.path(f)
+		path, err := r.artifactPath(p.SHA256)
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s %s (%s): %v", p.Name, p.Version, p.Arch, err))
+			continue
+		}
+		ctrl, err := readDebControl(path)
+		if err == nil && (ctrl.Package != p.Name || ctrl.Version != p.Version || ctrl.Architecture != p.Arch) {
+			err = fmt.Errorf("the .deb is %s %s (%s)", ctrl.Package, ctrl.Version, ctrl.Architecture)
+		}
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s %s (%s): %v", p.Name, p.Version, p.Arch, err))
+			continue
+		}
+		r.controls[p.SHA256] = ctrl
+		ref := plan.PackageRef{Name: p.Name, Version: p.Version, Arch: p.Arch, SHA256: p.SHA256}
+		paths[ref.Name+":"+ref.Arch] = path
 		refs = append(refs, ref)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cannot reinstall %d package(s) offline:\n\t%s\ngive the bundle that holds them (--bundle DIR)", len(missing), strings.Join(missing, "\n\t"))
 	}
 	if len(refs) == 0 {
 		return nil
