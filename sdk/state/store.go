@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/schema"
 )
 
@@ -33,9 +33,10 @@ func NewLineage() (string, error) {
 }
 
 // Load reads the state at path. A missing file is not an error: it returns
-// the empty state (serial 0, no lineage) and exists=false.
+// the empty state (serial 0, no lineage) and exists=false. Anything but a
+// regular file of at most bounded.MaxState bytes is refused.
 func Load(path string) (s *State, exists bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, "a state file", bounded.MaxState)
 	if errors.Is(err, fs.ErrNotExist) {
 		return New(""), false, nil
 	}
@@ -69,7 +70,9 @@ func (s *State) Marshal() ([]byte, error) {
 
 // Save writes s to path atomically (temp file, fsync, rename, fsync of the
 // directory), first keeping the current file as path+".prev" (by a hard
-// link, so the old bytes are never rewritten in place).
+// link, so the old bytes are never rewritten in place). A path that names
+// anything but a regular file (after symbolic links) is refused and left
+// as it is (see durable.ReplaceFile).
 func Save(path string, s *State) error {
 	b, err := s.Marshal()
 	if err != nil {
@@ -82,32 +85,23 @@ func Save(path string, s *State) error {
 		return fmt.Errorf("write state: %w", err)
 	}
 	prev := path + ".prev"
-	if _, err := os.Stat(path); err == nil {
+	// Link the file itself, not a symbolic link to it: the link would
+	// show the new state once the file behind it is replaced.
+	if cur, err := filepath.EvalSymlinks(path); err == nil {
+		if fi, err := os.Stat(cur); err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("write state: %w", &durable.NotRegularError{Path: path, Mode: fi.Mode().Type()})
+		}
 		tmp := prev + ".tmp"
 		_ = os.Remove(tmp)
-		if err := os.Link(path, tmp); err != nil {
+		if err := os.Link(cur, tmp); err != nil {
 			return fmt.Errorf("keep previous state: %w", err)
 		}
 		if err := os.Rename(tmp, prev); err != nil {
 			return fmt.Errorf("keep previous state: %w", err)
 		}
 	}
-	// renameio fsyncs the file before the rename; the directory is synced
-	// after so the rename itself survives a crash.
-	if err := renameio.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+	if err := durable.ReplaceFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
 }
