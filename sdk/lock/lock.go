@@ -2,12 +2,11 @@ package lock
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/schema"
 )
 
@@ -152,21 +151,24 @@ func (l *Lock) Marshal() ([]byte, error) {
 	return schema.Encode(&c)
 }
 
-// Write stores the lock atomically at path.
+// Write stores the lock atomically at path, a regular file or none (see
+// durable.ReplaceFile: anything else is refused, never replaced). Output
+// to a device or a FIFO is WriteFile's, with the bytes of Marshal.
 func (l *Lock) Write(path string) error {
 	b, err := l.Marshal()
 	if err != nil {
 		return fmt.Errorf("encode lock: %w", err)
 	}
-	if err := renameio.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("write lock %s: %w", path, err)
+	if err := durable.ReplaceFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write lock: %w", err)
 	}
 	return nil
 }
 
 // Read loads a lock from path, checking it against schema/lock.schema.json.
+// Anything but a regular file of at most bounded.MaxLock bytes is refused.
 func Read(path string) (*Lock, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, "a lock", bounded.MaxLock)
 	if err != nil {
 		return nil, fmt.Errorf("read lock: %w", err)
 	}
