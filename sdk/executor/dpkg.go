@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,7 @@ const (
 	dpkgStatus         = "var/lib/dpkg/status"
 	dpkgUpdates        = "var/lib/dpkg/updates"
 	dpkgFrontendLock   = "var/lib/dpkg/lock-frontend"
+	dpkgDBLock         = "var/lib/dpkg/lock"
 	policyRCPath       = "usr/sbin/policy-rc.d"
 	policyRCScript     = "#!/bin/sh\n# Written by runtimekit while it runs dpkg: no maintainer script starts a service.\nexit 101\n"
 	dpkgOutputTailSize = 2000
@@ -249,6 +251,13 @@ func (d *dpkg) run(ctx context.Context, args ...string) (string, error) {
 	// more brutally than needed: SIGTERM first, which dpkg handles.
 	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
+	// dpkg must not outlive the executor that drives it: an orphaned dpkg
+	// would go on changing the database while `runtimectl recover` rolls
+	// back. Killed with its parent, it leaves what a power cut leaves,
+	// which recovery handles. (Pdeathsig follows the thread that started
+	// dpkg; the Go runtime does not end its threads while the process runs
+	// unless a goroutine locked to one exits, which none here does.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return "", &DpkgError{Args: args, Err: err}
@@ -325,6 +334,10 @@ func (f *fsroot) lockFrontend(ctx context.Context, wait bool) (*frontendLock, er
 	for {
 		err := unix.FcntlFlock(fh.Fd(), unix.F_SETLK, &lk)
 		if err == nil {
+			if err := f.waitDBLock(ctx, wait); err != nil {
+				fh.Close()
+				return nil, err
+			}
 			return &frontendLock{fh}, nil
 		}
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
@@ -344,6 +357,48 @@ func (f *fsroot) lockFrontend(ctx context.Context, wait bool) (*frontendLock, er
 		case <-ctx.Done():
 			fh.Close()
 			return nil, fmt.Errorf("wait for dpkg frontend lock: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// dbLockGrace is how long the executor waits, even without --wait, for
+// a dpkg that holds its database lock without the frontend lock: one
+// whose frontend died a moment ago (it is being killed with it) finishes
+// dying within this time.
+const dbLockGrace = 10 * time.Second
+
+// waitDBLock returns once no process holds dpkg's database lock
+// (/var/lib/dpkg/lock). A dpkg run by a frontend that died (a runtimectl
+// killed in the middle of an install, before dpkg was killed with it)
+// holds it without the frontend lock; running dpkg then fails with
+// "dpkg frontend lock is locked by another process", which a recovery
+// must never mistake for a finished repair.
+func (f *fsroot) waitDBLock(ctx context.Context, wait bool) error {
+	fh, err := f.r.OpenFile(dpkgDBLock, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dpkg database lock: %w", err)
+	}
+	defer fh.Close()
+	deadline := time.Now().Add(dbLockGrace)
+	for {
+		lk := unix.Flock_t{Type: unix.F_WRLCK}
+		if err := unix.FcntlFlock(fh.Fd(), unix.F_GETLK, &lk); err != nil {
+			return fmt.Errorf("dpkg database lock %s: %w", f.host(dpkgDBLock), err)
+		}
+		if lk.Type == unix.F_UNLCK {
+			return nil
+		}
+		if !wait && time.Now().After(deadline) {
+			return fmt.Errorf("dpkg is still running: process %d holds its database lock %s; wait for it to finish (or pass --wait), then run this again",
+				lk.Pid, f.host(dpkgDBLock))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for dpkg (process %d) to finish: %w", lk.Pid, ctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

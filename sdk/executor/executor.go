@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,10 +90,16 @@ type Executor struct {
 	log  *slog.Logger
 }
 
-// New returns an executor. It does no I/O.
+// New returns an executor. It does no I/O (a relative Root is made
+// absolute, against the working directory at the call).
 func New(opts Options) *Executor {
 	if opts.Root == "" {
 		opts.Root = "/"
+	}
+	// The services and probes of another root are chrooted into it, and
+	// the executor relates their paths to it: one absolute path for all.
+	if abs, err := filepath.Abs(opts.Root); err == nil {
+		opts.Root = abs
 	}
 	if opts.StatePath == "" {
 		opts.StatePath = state.DefaultPath
@@ -212,6 +219,10 @@ type StepError struct {
 
 func (e *StepError) Error() string {
 	msg := fmt.Sprintf("step %d (%s) failed: %v", e.Index, e.Step, e.Err)
+	var me *MismatchError
+	if errors.As(e.RollbackErr, &me) {
+		return msg + "\n" + me.Error()
+	}
 	if e.RollbackErr != nil {
 		return msg + "\nrollback incomplete: " + e.RollbackErr.Error() + "\nrun `runtimectl recover` to retry it"
 	}

@@ -29,6 +29,8 @@ type run struct {
 	stateRel string
 	st       *state.State           // the state preflight read
 	controls map[string]*debControl // .deb control files checked by preflight, by SHA-256
+	// repairErr is a failed `dpkg --configure -a` of a recovery.
+	repairErr error
 	res      *Result
 	start    time.Time
 }
@@ -437,16 +439,14 @@ func (r *run) rollback(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if r.j.Packages != nil {
-		db, err := r.fs.readDpkgStatus()
-		if err != nil {
-			return err
-		}
-		if d := diffLists(r.j.Packages, db.list()); d != "" {
-			r.res.Warnings = append(r.res.Warnings, "the package set differs from the one before the apply: "+d)
-		}
+	diffs := r.verifyRolledBack(ctx)
+	if err := r.finish(modeRollback); err != nil {
+		return err
 	}
-	return r.finish(modeRollback)
+	if len(diffs) > 0 {
+		return &MismatchError{Differences: diffs}
+	}
+	return nil
 }
 
 func diffLists(before, after []string) string {
@@ -517,6 +517,10 @@ func (r *run) recover(ctx context.Context, resume bool) (*Result, error) {
 		}
 		r.res.Outcome = OutcomeFailed
 		r.res.Duration = time.Since(r.start)
+		var me *MismatchError
+		if errors.As(err, &me) {
+			return r.res, fmt.Errorf("rolled back the interrupted apply: %w", err)
+		}
 		return r.res, fmt.Errorf("rollback incomplete: %w\nrun `runtimectl recover` to retry it", err)
 	}
 	r.res.Outcome = OutcomeRolledBack
@@ -542,8 +546,11 @@ func (r *run) repairDpkg(ctx context.Context) error {
 	r.progress("dpkg was interrupted: dpkg --configure -a")
 	return r.withDpkg(ctx, func() error {
 		if _, err := r.dpkg.run(ctx, "--configure", "-a", "--force-confdef", "--force-confold"); err != nil {
+			// Not the end yet: a package cut off in its unpack fails to
+			// configure, and the rollback unpacks and purges it. Whether
+			// dpkg ends settled is checked after the rollback.
 			r.e.log.Debug("dpkg --configure -a failed", "err", err)
-			r.res.Warnings = append(r.res.Warnings, "dpkg --configure -a: "+firstLine(err.Error()))
+			r.repairErr = err
 		}
 		if err := r.dpkg.audit(ctx); err != nil {
 			// Expected when the unpack was cut off: the rollback unpacks

@@ -1,0 +1,128 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/service"
+)
+
+// A rollback says "the machine is as it was before" only after checking
+// it: the package set and dpkg's audit, every file and tree a step
+// replaced or removed, and the processes the apply started. Each undo
+// could have succeeded and the machine still differ (a .deb that was not
+// the package its plan named, a maintainer script, a service that would
+// not stop); that is reported, exactly, instead.
+
+// MismatchError is a rollback whose every undo ran, but after which the
+// machine is not as it was before the apply. The journal is closed:
+// running the undos again would change nothing.
+type MismatchError struct {
+	Differences []string
+}
+
+func (e *MismatchError) Error() string {
+	return "every step was undone, but the machine is not exactly as it was before:\n\t- " + strings.Join(e.Differences, "\n\t- ")
+}
+
+// verifyRolledBack lists how the machine differs from the journal's
+// record of it before the apply.
+func (r *run) verifyRolledBack(ctx context.Context) []string {
+	var diffs []string
+	add := func(format string, args ...any) { diffs = append(diffs, fmt.Sprintf(format, args...)) }
+	if r.j.Packages != nil {
+		db, err := r.fs.readDpkgStatus()
+		if err != nil {
+			add("%v", err)
+		} else {
+			if d := diffLists(r.j.Packages, db.list()); d != "" {
+				add("the installed packages differ (- missing, + extra): %s", d)
+			}
+			if u := db.unsettled(); len(u) > 0 {
+				add("dpkg has not finished with: %s", strings.Join(u, ", "))
+			}
+		}
+		if r.repairErr != nil {
+			add("dpkg --configure -a failed during the recovery: %v", firstLine(r.repairErr.Error()))
+		}
+	}
+	startedSupervisor := false
+	for i, s := range r.plan.Steps {
+		u := r.j.Steps[i].Undo
+		if u == nil || r.j.Steps[i].Phase != phaseUndone {
+			continue
+		}
+		switch s.Kind {
+		case plan.KindWriteFile, plan.KindRemoveFile:
+			if u.Kept == "" && u.Saved != nil {
+				if d := r.differsFromSaved(u.Saved, u.Path); d != "" {
+					add("%s: %s", abs(u.Path), d)
+				}
+			}
+		case plan.KindRecordState:
+			if u.State != nil {
+				if d := r.differsFromSaved(u.State, u.Path); d != "" {
+					add("%s: %s", abs(u.Path), d)
+				}
+			}
+		case plan.KindExtractArchive, plan.KindRemoveArchive:
+			ok, err := r.fs.exists(u.Dest)
+			switch {
+			case err != nil:
+				add("%s: %v", abs(u.Dest), err)
+			case ok != u.HadDest:
+				add("%s: %s", abs(u.Dest), map[bool]string{true: "exists, and did not before", false: "is missing"}[ok])
+			}
+		case plan.KindStartService:
+			st, err := r.e.opts.Services.Status(ctx, s.Inputs.ServiceName)
+			if err == nil && st.Up && !u.WasUp {
+				add("service %s is still running (pid %d)", s.Inputs.ServiceName, st.PID)
+			} else if err != nil && !errors.Is(err, service.ErrNotInstalled) {
+				add("service %s: %v", s.Inputs.ServiceName, err)
+			}
+			startedSupervisor = startedSupervisor || u.SupervisorDown
+		}
+	}
+	if startedSupervisor {
+		if pid, running := r.supervisorPID(); running {
+			add("runsvdir (pid %d), which the apply started, is still running", pid)
+		}
+	}
+	return diffs
+}
+
+// differsFromSaved says how rel differs from what setAside recorded, or "".
+func (r *run) differsFromSaved(s *savedFile, rel string) string {
+	fi, err := r.fs.r.Lstat(rel)
+	switch {
+	case !s.Existed:
+		if err == nil {
+			return "exists, and did not before"
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err.Error()
+		}
+		return ""
+	case err != nil:
+		return "is missing: " + err.Error()
+	case s.Symlink != "":
+		if t, err := r.fs.r.Readlink(rel); err != nil || t != s.Symlink {
+			return fmt.Sprintf("is no longer the symbolic link to %s", s.Symlink)
+		}
+		return ""
+	case !fi.Mode().IsRegular():
+		return "is no longer a regular file"
+	}
+	want, err := r.fs.hashRel(s.Backup)
+	if err != nil {
+		return "its backup " + abs(s.Backup) + " cannot be read: " + err.Error()
+	}
+	if got, err := r.fs.hashRel(rel); err != nil || got != want {
+		return "has other content than before the apply"
+	}
+	return ""
+}
