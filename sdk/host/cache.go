@@ -11,8 +11,8 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk"
 	"github.com/runtimekit/runtimekit/sdk/internal/pluginrpc"
@@ -54,9 +54,15 @@ func (h *Host) readEntry(ctx context.Context, digest string) (*cacheEntry, error
 	if h.opts.CacheDir == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(h.entryPath(digest))
+	b, err := bounded.ReadFile(h.entryPath(digest), "a manifest cache entry", bounded.MaxCache)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	var nr *durable.NotRegularError
+	var tl *bounded.TooLargeError
+	if errors.As(err, &nr) || errors.As(err, &tl) {
+		h.log.DebugContext(ctx, "ignoring manifest cache entry", "err", err)
+		return nil, nil // not an entry runtimectl wrote: missing, as a corrupt one is
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read manifest cache: %w", err)
@@ -80,7 +86,7 @@ func (h *Host) writeEntry(ctx context.Context, digest string, e *cacheEntry) {
 	if err == nil {
 		path := h.entryPath(digest)
 		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			err = renameio.WriteFile(path, b, 0o644)
+			err = durable.ReplaceFile(path, b, 0o644)
 		}
 	}
 	if err != nil {

@@ -2,18 +2,16 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // Hashing five ~15 MB plugin binaries costs tens of milliseconds, more than
@@ -70,7 +68,7 @@ func loadStatCache(path string) *statCache {
 	if path == "" {
 		return c
 	}
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, "a plugin digest cache", bounded.MaxCache)
 	if err != nil {
 		return c
 	}
@@ -92,7 +90,7 @@ func (c *statCache) save() error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(c.path, b, 0o644); err != nil {
+	if err := durable.ReplaceFile(c.path, b, 0o644); err != nil {
 		return err
 	}
 	c.dirty = false
@@ -121,23 +119,19 @@ func (c *statCache) digest(path string) (string, error) {
 }
 
 // hashIdentified hashes a file and returns its identity, ok only if the
-// identity did not change while it was being read.
+// identity did not change while it was being read: the file is looked at
+// before it is opened and after it is read, so a replacement or an edit
+// in between (a new inode, size, mtime or ctime) leaves it uncached.
 func hashIdentified(path string) (sum string, id fileID, ok bool, err error) {
-	f, err := os.Open(path)
+	before, err := os.Stat(path)
 	if err != nil {
 		return "", fileID{}, false, fmt.Errorf("hash plugin: %w", err)
 	}
-	defer f.Close()
-	before, err := f.Stat()
+	sum, _, err = durable.HashFile(path)
 	if err != nil {
 		return "", fileID{}, false, fmt.Errorf("hash plugin: %w", err)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fileID{}, false, fmt.Errorf("hash plugin %s: %w", path, err)
-	}
-	sum = hex.EncodeToString(h.Sum(nil))
-	after, err := f.Stat()
+	after, err := os.Stat(path)
 	if err != nil {
 		return sum, fileID{}, false, nil
 	}

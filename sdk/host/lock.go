@@ -12,7 +12,8 @@ import (
 	"regexp"
 	"sort"
 
-	"github.com/google/renameio/v2"
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 const lockFormat = 1
@@ -64,7 +65,7 @@ func readLock(path string) (*lockFile, error) {
 	if path == "" {
 		return l, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, "a plugins lock", bounded.MaxPluginsLock)
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil
 	}
@@ -169,8 +170,10 @@ func (h *Host) Lock(ctx context.Context) ([]Plugin, error) {
 	if err := os.MkdirAll(filepath.Dir(h.opts.LockFile), 0o755); err != nil {
 		return nil, fmt.Errorf("write plugins lock: %w", err)
 	}
-	if err := renameio.WriteFile(h.opts.LockFile, l.marshal(), 0o644); err != nil {
-		return nil, fmt.Errorf("write plugins lock %s: %w", h.opts.LockFile, err)
+	// The lock is read back by every later run: only a regular file can
+	// be it, and anything else at that path is refused, not replaced.
+	if err := durable.ReplaceFile(h.opts.LockFile, l.marshal(), 0o644); err != nil {
+		return nil, fmt.Errorf("write plugins lock: %w", err)
 	}
 	h.mu.Lock()
 	h.lock = l
