@@ -2,12 +2,9 @@ package bundle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -15,6 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/schema"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
@@ -137,7 +136,7 @@ type Bundle struct {
 // Open reads dir/bundle.json and checks it (see ParseIndex). It does not
 // read the files themselves: call Verify for that.
 func Open(dir string) (*Bundle, error) {
-	b, err := os.ReadFile(filepath.Join(dir, IndexName))
+	b, err := bounded.ReadFile(filepath.Join(dir, IndexName), "a bundle index", bounded.MaxBundleIndex)
 	if err != nil {
 		return nil, fmt.Errorf("open bundle %s: %w", dir, err)
 	}
@@ -279,7 +278,7 @@ func (b *Bundle) checkFile(f File) string {
 			return fmt.Sprintf("size is %d bytes, %s says %d", fi.Size(), IndexName, f.Size)
 		}
 	}
-	got, _, err := hashFile(cur)
+	got, _, err := durable.HashFile(cur)
 	if err != nil {
 		return err.Error()
 	}
@@ -287,18 +286,4 @@ func (b *Bundle) checkFile(f File) string {
 		return fmt.Sprintf("sha256 is %s, %s says %s", got, IndexName, f.SHA256)
 	}
 	return ""
-}
-
-func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, fmt.Errorf("read %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
@@ -235,11 +236,11 @@ func Fetch(ctx context.Context, items []Item, opts FetchOptions) (*Result, error
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", IndexName, err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, IndexName), b); err != nil {
+	if err := durable.ReplaceFile(filepath.Join(tmp, IndexName), b, 0o644); err != nil {
 		return nil, fmt.Errorf("fetch bundle %s: %w", opts.Out, err)
 	}
 	for _, d := range []string{DebDir, ArtifactDir, "."} {
-		if err := syncDir(filepath.Join(tmp, d)); err != nil {
+		if err := durable.SyncDir(filepath.Join(tmp, d)); err != nil {
 			return nil, fmt.Errorf("fetch bundle %s: %w", opts.Out, err)
 		}
 	}
@@ -261,7 +262,7 @@ func Fetch(ctx context.Context, items []Item, opts FetchOptions) (*Result, error
 		return nil, fmt.Errorf("install bundle %s: %w", opts.Out, err)
 	}
 	installed = true
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(out)); err != nil {
 		return nil, fmt.Errorf("install bundle %s: %w", opts.Out, err)
 	}
 	res.Bundle = &Bundle{Dir: opts.Out, Index: *parsed}
@@ -622,31 +623,6 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-func writeFileSync(name string, b []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // moveFile renames src to dst, copying when they are on different file
