@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // DefaultKeyring is the Debian archive keyring (package
@@ -180,7 +182,7 @@ func FetchIndex(ctx context.Context, opts FetchIndexOptions) (string, IndexInfo,
 	info := IndexInfo{Path: dist + "/" + entry, SHA256: sum.hex, Size: sum.size, InRelease: inRelPath}
 	cached := filepath.Join(f.byHash, sum.hex)
 
-	if got, n, err := hashFile(cached); err == nil && got == sum.hex && n == sum.size {
+	if got, n, err := durable.HashFile(cached); err == nil && got == sum.hex && n == sum.size {
 		log.Debug("index from cache", "path", info.Path, "sha256", sum.hex, "file", cached)
 		return cached, info, nil
 	} else if err == nil {
@@ -557,20 +559,6 @@ func parseReleaseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unreadable date %q", s)
 }
 
-func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 func writeTemp(dir string, b []byte) (string, error) {
 	f, err := os.CreateTemp(dir, ".fetch-*")
 	if err != nil {
@@ -595,17 +583,16 @@ func writeTemp(dir string, b []byte) (string, error) {
 
 // commit renames a verified temporary file into place and syncs the
 // directory, so that a crash leaves either no file or the whole one.
+// What is at dst and is not a regular file is refused, not replaced.
 func commit(tmp, dst string) error {
+	if fi, err := os.Lstat(dst); err == nil && !fi.Mode().IsRegular() {
+		return &durable.NotRegularError{Path: dst, Mode: fi.Mode().Type()}
+	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(dst))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(filepath.Dir(dst))
 }
