@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 )
@@ -54,33 +55,45 @@ func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
 	if nameOrFile == "" {
 		nameOrFile = Default
 	}
+	// read reads a file of the profile: from runtimectl itself, or from
+	// the profile's directory with a size limit and only if it is a
+	// regular file (a FIFO would block, /dev/zero would never end).
 	var (
-		fsys fs.FS
-		file string
+		dir, file string
+		isBuiltin bool
 	)
+	read := func(name, doc string, max int64) ([]byte, error) {
+		if isBuiltin {
+			return fs.ReadFile(builtin, name)
+		}
+		if !fs.ValidPath(name) {
+			return nil, fmt.Errorf("%q is not a path inside the profile's directory %s", name, dir)
+		}
+		return bounded.ReadFile(filepath.Join(dir, filepath.FromSlash(name)), doc, max)
+	}
 	if strings.ContainsRune(nameOrFile, os.PathSeparator) || strings.HasSuffix(nameOrFile, ".cue") || strings.HasSuffix(nameOrFile, ".json") {
-		fsys, file = os.DirFS(filepath.Dir(nameOrFile)), filepath.Base(nameOrFile)
+		dir, file = filepath.Dir(nameOrFile), filepath.Base(nameOrFile)
 	} else {
-		fsys, file = builtin, nameOrFile+".cue"
+		isBuiltin, file = true, nameOrFile+".cue"
 		if _, err := fs.Stat(builtin, file); err != nil {
 			return nil, fmt.Errorf("unknown target %q; built-in targets: %s (or give a profile file)", nameOrFile, strings.Join(Names(), ", "))
 		}
 	}
-	src, err := fs.ReadFile(fsys, file)
+	src, err := read(file, "a target profile", bounded.MaxManifest)
 	if err != nil {
 		return nil, fmt.Errorf("read target profile: %w", err)
 	}
 	display := nameOrFile
-	if fsys != builtin {
+	if !isBuiltin {
 		file = nameOrFile
 	}
 	t, err := manifest.LoadTarget(ctx, map[string][]byte{file: src})
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{Target: t, Source: display, Builtin: fsys == builtin}
+	p := &Profile{Target: t, Source: display, Builtin: isBuiltin}
 	if t.Base.Status != "" {
-		b, err := fs.ReadFile(fsys, t.Base.Status)
+		b, err := read(t.Base.Status, "a dpkg status file", bounded.MaxStatus)
 		if err != nil {
 			return nil, fmt.Errorf("target %s: base status: %w", display, err)
 		}
