@@ -43,6 +43,10 @@ func orDefault(p, def string) string {
 // relHost turns a path under the root, as this process sees it, into a
 // path relative to the root.
 func (r *run) relHost(p string) (string, bool) {
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", false
+	}
 	rel, err := filepath.Rel(r.fs.dir, p)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", false
