@@ -204,3 +204,49 @@ func TestRollbackReinstallIsPinned(t *testing.T) {
 		t.Errorf("the journal is gone: a recover with the right bundle could not finish the rollback")
 	}
 }
+
+// TestRefusedPlanCreatesNothing: on a machine runtimekit never touched, a
+// refused plan leaves no trace (no lock file, no data directory).
+func TestRefusedPlanCreatesNothing(t *testing.T) {
+	e := newEnv(t)
+	if err := os.RemoveAll(filepath.Join(e.root, dataDir)); err != nil {
+		t.Fatal(err)
+	}
+	before := e.snapshot()
+	_, err := e.executor(nil).Apply(t.Context(), e.planJSON(e.installPlan("", 3)))
+	var re *RefusedError
+	if !errors.As(err, &re) {
+		t.Fatalf("want a refusal (stale serial), got %v", err)
+	}
+	if e.exists(dataDir) {
+		t.Errorf("a refused plan created %s", abs(dataDir))
+	}
+	if d := diffSnapshots(before, e.snapshot()); d != "" {
+		t.Errorf("a refused plan changed the root:\n%s", d)
+	}
+}
+
+// TestStateThroughRoot: a state file that is a symbolic link (here to a
+// file outside the root) is refused, and the file it names is untouched.
+func TestStateThroughRoot(t *testing.T) {
+	e := newEnv(t)
+	outside := filepath.Join(t.TempDir(), "host-state.json")
+	if err := os.WriteFile(outside, []byte("the host's file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(e.root, state.DefaultPath)); err != nil {
+		t.Fatal(err)
+	}
+	before := e.snapshot()
+	_, err := e.executor(nil).Apply(t.Context(), e.planJSON(e.installPlan("", 0)))
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "state.json is a symbolic link") {
+		t.Fatalf("want a refusal of the linked state file, got %v", err)
+	}
+	if d := diffSnapshots(before, e.snapshot()); d != "" {
+		t.Errorf("a refused plan changed the root:\n%s", d)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "the host's file\n" {
+		t.Errorf("the host's file changed: %q", b)
+	}
+}

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // maxLinks bounds the symbolic links followed while resolving one path,
@@ -23,6 +26,10 @@ const maxLinks = 40
 type fsroot struct {
 	dir string // absolute
 	r   *os.Root
+	// lockInfo describes the executor's lock while this process holds
+	// it; lockInfoWritten is set once lock.info says so on disk.
+	lockInfo        *lockInfo
+	lockInfoWritten bool
 }
 
 func openFSRoot(dir string) (*fsroot, error) {
@@ -367,4 +374,36 @@ func (f *fsroot) putBack(backup, rel string) error {
 		return err
 	}
 	return f.syncDir(parentRel(rel))
+}
+
+// readRegular reads the regular file rel inside the root: a FIFO, device
+// or socket is refused (never waited on), as is a file of more than max
+// bytes (doc names the document in the message, with its article).
+func (f *fsroot) readRegular(rel, doc string, max int64) ([]byte, error) {
+	if fi, err := f.r.Lstat(rel); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, &durable.NotRegularError{Path: f.host(rel), Mode: fi.Mode().Type()}
+	}
+	fh, err := f.r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &durable.NotRegularError{Path: f.host(rel), Mode: fi.Mode().Type()}
+	}
+	if fi.Size() > max {
+		return nil, &bounded.TooLargeError{Path: f.host(rel), Size: fi.Size(), Doc: doc, Max: max}
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.host(rel), err)
+	}
+	if int64(len(b)) > max {
+		return nil, &bounded.TooLargeError{Path: f.host(rel), Size: -1, Doc: doc, Max: max}
+	}
+	return b, nil
 }

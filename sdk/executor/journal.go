@@ -19,7 +19,6 @@ import (
 const (
 	dataDir      = "var/lib/runtimekit"
 	journalPath  = dataDir + "/journal.json"
-	lockPath     = dataDir + "/lock"
 	lockInfoPath = dataDir + "/lock.info"
 	backupRoot   = dataDir + "/backup"
 )

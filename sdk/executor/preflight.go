@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
@@ -16,8 +18,54 @@ import (
 // records, dpkg's database, and kernel file systems.
 var reserved = []string{dataDir, "var/lib/dpkg", "proc", "sys", "dev"}
 
+// loadState reads the state file through the root (a symbolic link in
+// the way resolves inside it, never to the host's files), refusing
+// anything but a regular file of at most bounded.MaxState bytes. A
+// damaged state names the copy the apply before kept.
 func loadState(f *fsroot, rel string) (*state.State, bool, error) {
-	return state.Load(f.host(rel))
+	b, err := f.readRegular(rel, "a state file", bounded.MaxState)
+	if errors.Is(err, fs.ErrNotExist) {
+		return state.New(""), false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read state: %w", err)
+	}
+	st, err := state.Parse(b)
+	if err != nil {
+		hint := ""
+		if ok, _ := f.exists(rel + ".prev"); ok {
+			hint = fmt.Sprintf("\nthe state before the last apply is in %s: check it and copy it over %s to go back to it", f.host(rel+".prev"), f.host(rel))
+		}
+		return nil, true, fmt.Errorf("state %s is damaged: %w%s", f.host(rel), err, hint)
+	}
+	return st, true, nil
+}
+
+// saveState writes the state file through the root, its previous
+// version kept as .prev (as state.Save does on a host path).
+func (f *fsroot) saveState(rel string, st *state.State) error {
+	b, err := st.Marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := state.Parse(b); err != nil {
+		return fmt.Errorf("refusing to write an invalid state: %w", err)
+	}
+	if fi, err := f.r.Lstat(rel); err == nil && fi.Mode().IsRegular() {
+		// A second name for the file, renamed over .prev: .prev is the
+		// previous state or the one before, never missing.
+		tmp := tmpName(rel + ".prev")
+		_ = f.r.Remove(tmp)
+		if err := f.r.Link(rel, tmp); err != nil {
+			return fmt.Errorf("keep the previous state: %w", err)
+		}
+		if err := f.r.Rename(tmp, rel+".prev"); err != nil {
+			return fmt.Errorf("keep the previous state: %w", err)
+		}
+	} else if err == nil {
+		return &durable.NotRegularError{Path: f.host(rel), Mode: fi.Mode().Type()}
+	}
+	return f.writeAtomic(rel, b, 0o644, -1, -1)
 }
 
 // preflight checks everything that can be checked before a change, and

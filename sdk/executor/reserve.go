@@ -45,6 +45,9 @@ func (f *fsroot) reserve() error {
 	if _, err := f.mkdirs(dataDir); err != nil {
 		return err
 	}
+	if err := f.writeLockInfo(); err != nil {
+		return err
+	}
 	fh, err := f.r.OpenFile(reservePath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return &NoSpaceError{Path: f.host(reservePath), Need: reserveSize, Err: err}

@@ -18,6 +18,9 @@ type Report struct {
 	// Interrupted describes an apply that was interrupted and not yet
 	// recovered.
 	Interrupted *Pending `json:"interrupted,omitempty"`
+	// Journal says why the journal of an interrupted apply cannot be
+	// read; the report is then never healthy.
+	Journal string `json:"journal,omitempty"`
 	// Healthy is true when every service is up and every check passed.
 	Healthy bool `json:"healthy"`
 }
@@ -83,7 +86,13 @@ func (e *Executor) Status(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Target: st.Target, Lineage: st.Lineage, Serial: st.Serial, Runtimes: []RuntimeReport{}, Healthy: true}
-	if j, err := f.loadJournal(); err == nil && j != nil {
+	switch j, err := f.loadJournal(); {
+	case err != nil:
+		// Whatever the state says, an apply was interrupted and nothing
+		// tells how far it got.
+		rep.Journal = err.Error()
+		rep.Healthy = false
+	case j != nil:
 		ie := interrupted(j)
 		rep.Interrupted = &Pending{PlanDigest: ie.PlanDigest, PID: ie.PID, Started: ie.Started, Mode: ie.Mode, Step: ie.Step}
 		rep.Healthy = false

@@ -348,7 +348,7 @@ func (r *run) do(ctx context.Context, i int) error {
 				return err
 			}
 		}
-		if err := state.Save(r.fs.host(u.Path), st); err != nil {
+		if err := r.fs.saveState(u.Path, st); err != nil {
 			return err
 		}
 		r.res.Serial = st.Serial
