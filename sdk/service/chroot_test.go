@@ -171,3 +171,31 @@ func TestProberRoot(t *testing.T) {
 		t.Errorf("environment %q, want %q", cmd.Env, want)
 	}
 }
+
+// TestControlNotFIFO checks that runsv's FIFOs are written only when they
+// are FIFOs: a service running as root in a chrooted root could replace
+// them by links to this machine's files.
+func TestControlNotFIFO(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "supervise"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"control", "ok"} {
+		if err := os.Symlink(victim, filepath.Join(dir, "supervise", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := control(dir, "x"); err == nil || !strings.Contains(err.Error(), "is not a FIFO") {
+		t.Errorf("control through a link to a regular file: %v", err)
+	}
+	if ok, err := supervised(dir); ok || err == nil || !strings.Contains(err.Error(), "is not a FIFO") {
+		t.Errorf("supervised through a link to a regular file: %v, %v", ok, err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the file behind the link was written: %q", b)
+	}
+}

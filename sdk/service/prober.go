@@ -19,7 +19,11 @@ import (
 // chrooted into Root when Root is not "/", so that it sees the root's
 // programs and files and what it writes lands inside the root, with
 // only PATH (DefaultPath) in its environment, its program found in that
-// PATH inside the root, and "/" as its working directory.
+// PATH inside the root, and "/" as its working directory. It runs as the
+// check's User when that is set and not root (with the uid, gid and home
+// directory of Root's /etc/passwd, and that gid as its only supplementary
+// group, as chpst -u runs the services); an exec probe on "/" is run the
+// same way, with the user from this machine's /etc/passwd.
 type Prober struct {
 	Root string // default "/"
 }

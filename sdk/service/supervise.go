@@ -98,8 +98,26 @@ func supervised(dir string) (bool, error) {
 		}
 		return false, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	syscall.Close(fd)
+	defer syscall.Close(fd)
+	if err := isFIFO(fd, p); err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// isFIFO checks that fd, opened from p, is a FIFO, as runsv makes
+// supervise/ok and supervise/control. Anything else (a regular file, or
+// a link a service in a chrooted root put there to a file of this
+// machine) is refused before a byte is written to it.
+func isFIFO(fd int, p string) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: p, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return fmt.Errorf("%s is not a FIFO: it was not made by runsv", p)
+	}
+	return nil
 }
 
 // control writes runsv commands to dir/supervise/control, the FIFO runsv
@@ -117,6 +135,9 @@ func control(dir string, cmds string) error {
 		return &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer syscall.Close(fd)
+	if err := isFIFO(fd, p); err != nil {
+		return err
+	}
 	for {
 		n, err := syscall.Write(fd, []byte(cmds))
 		if err == syscall.EINTR {
