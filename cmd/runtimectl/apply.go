@@ -55,6 +55,9 @@ func (a *app) applyCommand() *cobra.Command {
 			"  runtimectl apply plan.json --bundle /tmp/bundle --resume",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return fmt.Errorf("read plan: %w", err)
@@ -81,6 +84,9 @@ func (a *app) recoverCommand() *cobra.Command {
 			"recover it does nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
 			res, err := a.executor(f, resume).Recover(cmd.Context(), resume)
 			return a.reportApply(res, err)
 		},

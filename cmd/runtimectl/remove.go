@@ -33,6 +33,9 @@ func (a *app) removeCommand() *cobra.Command {
 }
 
 func (a *app) runRemove(ctx context.Context, f machineFlags, names []string, cascade bool) error {
+	if err := f.check(); err != nil {
+		return err
+	}
 	statePath := filepath.Join(f.root, f.statePath)
 	st, exists, err := state.Load(statePath)
 	if err != nil {

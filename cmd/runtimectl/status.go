@@ -29,6 +29,9 @@ func (a *app) statusCommand() *cobra.Command {
 			"service is up and every check passes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkStatePath(statePath); err != nil {
+				return err
+			}
 			ex := executor.New(executor.Options{Root: root, StatePath: statePath, Logger: a.logger()})
 			rep, err := ex.Status(cmd.Context())
 			if err != nil {
@@ -102,12 +105,21 @@ func (a *app) logsCommand() *cobra.Command {
 		Long:  "logs prints the last lines of the service's current log file, as svlogd writes it\n(each line stamped with the time it was logged).",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ex := executor.New(executor.Options{Root: root, Logger: a.logger()})
-			p := filepath.Join(ex.LogPath(args[0]), "current")
-			out, err := tailLines(p, lines)
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("service %s has no log (%s): is it installed?", args[0], p)
+			name := args[0]
+			if err := checkServiceName(name); err != nil {
+				return err
 			}
+			ex := executor.New(executor.Options{Root: root, Logger: a.logger()})
+			dir := ex.LogPath(name)
+			f, err := openLog(root, dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("service %s has no log (%s): is it installed?", name, filepath.Join(dir, "current"))
+			}
+			if err != nil {
+				return fmt.Errorf("log of service %s: %w", name, err)
+			}
+			defer f.Close()
+			out, err := tailLines(f, lines)
 			if err != nil {
 				return err
 			}
@@ -122,12 +134,7 @@ func (a *app) logsCommand() *cobra.Command {
 
 // tailLines returns the last n lines of the file (all when n <= 0),
 // reading only the end of a large one.
-func tailLines(p string, n int) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func tailLines(f *os.File, n int) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
