@@ -482,9 +482,18 @@ func (t *tail) String() string {
 // failure. Probes run every Interval (the pause after a failed probe),
 // each bounded by Timeout. Failures of probes that start within
 // StartPeriod (counted from the call) do not count; after it, Retries
-// consecutive failures (at least one) make Wait give up. So a check that
-// never passes fails after about StartPeriod + Retries × (Timeout +
-// Interval). Cancelling ctx stops it (the error wraps ctx's error).
+// consecutive failures (at least one) make Wait give up.
+//
+// The schedule is held to the bounds of sdk/state, which plans are checked
+// against, so that no check can spin or block: an interval below
+// state.MinHealthInterval, a timeout outside state.MinHealthTimeout to
+// state.MaxHealthTimeout, more than state.MaxHealthRetries retries or a
+// start period over state.MaxHealthStartPeriod is brought within them. And
+// Wait gives up at the check's deadline, state.HealthDeadline (StartPeriod
+// + (Retries+1) × (Interval + Timeout)), or at state.MaxHealthWait,
+// whichever comes first, cutting a probe short if need be: the error then
+// wraps context.DeadlineExceeded. Cancelling ctx stops it at once, in the
+// start period as between probes (the error wraps ctx's error).
 func Wait(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -493,24 +502,50 @@ func Wait(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	t, limit := state.HealthTiming{Interval: c.interval, Timeout: c.timeout, Retries: c.retries, StartPeriod: c.startPeriod}.Bounded()
+	c.interval, c.timeout, c.retries, c.startPeriod = t.Interval, t.Timeout, t.Retries, t.StartPeriod
 	start := time.Now()
+	dctx, cancel := context.WithDeadline(ctx, start.Add(limit))
+	defer cancel()
 	grace := start.Add(c.startPeriod)
 	herr := &HealthError{Check: hc.Name, Target: c.target}
+	// over reports whether c is done or past its deadline: a dial that
+	// times out at the deadline returns a moment before c's timer fires.
+	over := func(c context.Context) bool {
+		d, ok := c.Deadline()
+		return c.Err() != nil || ok && !time.Now().Before(d)
+	}
+	stopped := func() error {
+		herr.Elapsed = time.Since(start)
+		switch err := ctx.Err(); {
+		case err != nil:
+			herr.Err = err
+		case over(ctx):
+			herr.Err = context.DeadlineExceeded
+		default:
+			herr.Err = fmt.Errorf("gave up at its time limit of %s: %w", limit, context.DeadlineExceeded)
+		}
+		return herr
+	}
 	for {
 		began := time.Now()
-		res := c.probe(ctx)
+		res := c.probe(dctx)
 		herr.Attempts++
 		if res.Healthy {
 			log.Debug("health check passed", "check", hc.Name, "target", c.target,
 				"attempts", herr.Attempts, "after", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
+		if over(dctx) {
+			// A probe cut short says only that it was: the failure before
+			// it says more.
+			if herr.Last == "" {
+				herr.Last = res.Reason
+			}
+			return stopped()
+		}
 		herr.Last = res.Reason
 		herr.Elapsed = time.Since(start)
-		if err := ctx.Err(); err != nil {
-			herr.Err = err
-			return herr
-		}
 		counted := !began.Before(grace)
 		if counted {
 			herr.Failures++
@@ -520,14 +555,12 @@ func Wait(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error {
 		if herr.Failures >= c.retries {
 			return herr
 		}
-		t := time.NewTimer(c.interval)
+		timer := time.NewTimer(c.interval)
 		select {
-		case <-ctx.Done():
-			t.Stop()
-			herr.Err = ctx.Err()
-			herr.Elapsed = time.Since(start)
-			return herr
-		case <-t.C:
+		case <-dctx.Done():
+			timer.Stop()
+			return stopped()
+		case <-timer.C:
 		}
 	}
 }

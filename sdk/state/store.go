@@ -50,10 +50,14 @@ func Load(path string) (s *State, exists bool, err error) {
 	return s, true, nil
 }
 
-// Parse decodes state bytes and checks them against schema/state.schema.json.
+// Parse decodes state bytes, checks them against schema/state.schema.json
+// and then what the schema cannot (see State.Validate).
 func Parse(b []byte) (*State, error) {
 	var s State
 	if err := schema.Decode("state.schema.json", b, &s); err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil

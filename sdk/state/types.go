@@ -116,15 +116,19 @@ type HealthCheck struct {
 	Kind    string `json:"kind"`
 	Service string `json:"service,omitempty"`
 	// Port is the port number probed on the loopback (http, tcp).
-	Port        int      `json:"port,omitempty"`
-	Path        string   `json:"path,omitempty"`   // http
-	Status      int      `json:"status,omitempty"` // http
-	Body        string   `json:"body,omitempty"`   // http: substring to find
-	Argv        []string `json:"argv,omitempty"`   // exec
-	Interval    string   `json:"interval"`
-	Timeout     string   `json:"timeout"`
-	Retries     int      `json:"retries"`
-	StartPeriod string   `json:"startPeriod"`
+	Port   int      `json:"port,omitempty"`
+	Path   string   `json:"path,omitempty"`   // http
+	Status int      `json:"status,omitempty"` // http
+	Body   string   `json:"body,omitempty"`   // http: substring to find
+	Argv   []string `json:"argv,omitempty"`   // exec
+	// User is the account an exec probe runs as; plans always name it
+	// (root only when the manifest says so). Empty in states written
+	// before probes had users, and for http and tcp checks.
+	User        string `json:"user,omitempty"`
+	Interval    string `json:"interval"`
+	Timeout     string `json:"timeout"`
+	Retries     int    `json:"retries"`
+	StartPeriod string `json:"startPeriod"`
 }
 
 // Port is a port a runtime listens on.

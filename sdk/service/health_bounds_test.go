@@ -1,0 +1,83 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/runtimekit/runtimekit/sdk/state"
+)
+
+// The tests below run Wait on synctest's fake clock: the durations they
+// compare are exact, not measured, and a 15-minute wait takes as long as
+// its probes (refused connects to a closed port).
+
+// TestWaitBoundsAndDeadline: a check far outside the bounds (a busy loop
+// with a billion retries after a million-hour start period) stops at
+// state.MaxHealthWait, probing no more often than every
+// state.MinHealthInterval.
+func TestWaitBoundsAndDeadline(t *testing.T) {
+	p := closedPort(t)
+	synctest.Test(t, func(t *testing.T) {
+		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p,
+			Interval: "0s", Timeout: "1ms", Retries: 1_000_000_000, StartPeriod: "1000000h"}
+		err := Wait(t.Context(), hc, nil)
+		var he *HealthError
+		if !errors.As(err, &he) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait = %v, want a *HealthError at its deadline", err)
+		}
+		if he.Elapsed != state.MaxHealthWait {
+			t.Errorf("gave up after %s, want %s", he.Elapsed, state.MaxHealthWait)
+		}
+		if most := int(state.MaxHealthWait/state.MinHealthInterval) + 1; he.Attempts > most {
+			t.Errorf("%d probes in %s: more than one every %s", he.Attempts, he.Elapsed, state.MinHealthInterval)
+		}
+		// The start period is cut to its maximum: failures after it count.
+		if want := int((state.MaxHealthWait - state.MaxHealthStartPeriod) / state.MinHealthInterval); he.Failures < want-1 || he.Failures > want+1 {
+			t.Errorf("%d counted failures, want about %d after the %s start period", he.Failures, want, state.MaxHealthStartPeriod)
+		}
+	})
+}
+
+// TestWaitCancelled: cancelling ctx stops Wait at that moment, in the start
+// period and between retries alike.
+func TestWaitCancelled(t *testing.T) {
+	p := closedPort(t)
+	for _, tc := range []struct {
+		name        string
+		startPeriod string
+		cancelAt    time.Duration
+		failures    int
+	}{
+		// Half-way between probes, so that the cancel and a probe never
+		// fall on the same instant.
+		{"in the start period", "10m", 60*time.Second + 500*time.Millisecond, 0},
+		{"between retries", "0s", 30*time.Second + 500*time.Millisecond, 31},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				time.AfterFunc(tc.cancelAt, cancel)
+				hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p,
+					Interval: "1s", Timeout: "1s", Retries: 1000, StartPeriod: tc.startPeriod}
+				err := Wait(ctx, hc, nil)
+				var he *HealthError
+				if !errors.As(err, &he) || !errors.Is(err, context.Canceled) {
+					t.Fatalf("Wait = %v, want a cancelled *HealthError", err)
+				}
+				if he.Elapsed != tc.cancelAt {
+					t.Errorf("returned %s after the start, want %s (when ctx was cancelled)", he.Elapsed, tc.cancelAt)
+				}
+				if he.Failures != tc.failures {
+					t.Errorf("%d counted failures, want %d", he.Failures, tc.failures)
+				}
+				if he.Last == "" {
+					t.Error("the error does not say why the probes failed")
+				}
+			})
+		})
+	}
+}
