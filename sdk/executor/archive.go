@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/xi2/xz"
 	"golang.org/x/sys/unix"
@@ -91,10 +93,11 @@ type entry struct {
 // keeping only entries that match one of the include globs (path.Match,
 // after the strip), or lie below a directory that does, when there are
 // any. An entry that would land outside root (an absolute name, "..", a
-// symbolic link whose target leaves the tree, a hard link to outside) is
-// an error naming it, as is a device or FIFO. dest is the final
-// destination's absolute path (absolute link targets below it are
-// allowed).
+// hard link to anything but a regular file extracted before it) is an
+// error naming it, as is a device or FIFO; so is a symbolic link that,
+// in the extracted tree, leads out of it (see checkLinks). dest is the
+// final destination's absolute path (absolute link targets below it
+// stay inside).
 func extract(ctx context.Context, root *os.Root, src, format string, strip int, include []string, dest string) (int, error) {
 	for _, g := range include {
 		if _, err := path.Match(g, ""); err != nil {
@@ -130,7 +133,7 @@ func extract(ctx context.Context, root *os.Root, src, format string, strip int, 
 			}
 			h, err := tr.Next()
 			if errors.Is(err, io.EOF) {
-				return x.n, nil
+				return x.n, x.checkLinks()
 			}
 			if err != nil {
 				return x.n, err
@@ -177,7 +180,7 @@ func extract(ctx context.Context, root *os.Root, src, format string, strip int, 
 				return x.n, err
 			}
 		}
-		return x.n, nil
+		return x.n, x.checkLinks()
 	}
 	return 0, fmt.Errorf("unsupported archive format %q", format)
 }
@@ -188,6 +191,9 @@ type extractor struct {
 	include []string
 	dest    string
 	n       int
+	// links maps where symbolic links were created (paths in the tree)
+	// to their entries' names, for messages.
+	links map[string]string
 }
 
 // included reports whether the entry (after the strip) is to be
@@ -275,8 +281,11 @@ func (x *extractor) place(e entry) error {
 			return fmt.Errorf("entry %q: %w", e.name, err)
 		}
 	case tar.TypeSymlink:
-		if err := x.checkLink(name, e.link); err != nil {
-			return fmt.Errorf("entry %q: %w", e.name, err)
+		// Where the link leads is checked once the whole tree is there
+		// (checkLinks): a target is only meaningful against the final
+		// tree. Until then the os.Root keeps every write inside.
+		if e.link == "" {
+			return fmt.Errorf("entry %q: symbolic link with an empty target", e.name)
 		}
 		if err := x.replace(name); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
@@ -284,10 +293,24 @@ func (x *extractor) place(e entry) error {
 		if err := x.root.Symlink(e.link, name); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
 		}
+		if x.links == nil {
+			x.links = map[string]string{}
+		}
+		x.links[name] = e.name
 	case tar.TypeLink:
 		target, err := x.clean(e.link)
 		if err != nil || target == "" {
 			return fmt.Errorf("entry %q: hard link to %q, outside the destination", e.name, e.link)
+		}
+		// Only a regular file already extracted: a second name of a
+		// symbolic link would be read from another directory than the
+		// first, and nothing else can be linked.
+		fi, err := x.root.Lstat(target)
+		if err != nil {
+			return fmt.Errorf("entry %q: hard link to %q, which is not a file extracted before it (%v); a hard link must follow the file it names in the archive", e.name, e.link, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("entry %q: hard link to %q, which is %s; a hard link must name a regular file", e.name, e.link, kindOf(fi.Mode()))
 		}
 		if err := x.replace(name); err != nil {
 			return fmt.Errorf("entry %q: %w", e.name, err)
@@ -318,22 +341,132 @@ func (x *extractor) replace(name string) error {
 	return x.root.Remove(name)
 }
 
-// checkLink refuses a symbolic link whose target leaves the tree: an
-// absolute target must lie below the destination, a relative one must not
-// climb above the tree's top.
-func (x *extractor) checkLink(name, target string) error {
-	if target == "" {
-		return errors.New("symbolic link with an empty target")
+// kindOf names a file's type for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsRegular():
+		return "a regular file"
+	default:
+		return "a special file"
 	}
-	if path.IsAbs(target) {
-		t := path.Clean(target)
-		if t == x.dest || strings.HasPrefix(t, strings.TrimSuffix(x.dest, "/")+"/") {
+}
+
+// checkLinks refuses the extracted tree when one of its symbolic links
+// leads out of it. Each link's target string may be harmless on its own
+// and still lead out with the others: with a/b -> .., c -> a/b/.. is
+// the destination's parent, though "a/b/.." reads as "a". So every link
+// in the tree, whichever entry made it, is followed as the kernel will
+// follow it once the tree is at the destination: component by
+// component, through the links it meets, ".." going to the parent of the
+// directory actually reached. It runs after the last entry (a later
+// entry can replace a link or create what one goes through) and before
+// the tree is renamed into place. Every link that leads out is named.
+func (x *extractor) checkLinks() error {
+	var errs []error
+	err := fs.WalkDir(x.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		return fmt.Errorf("symbolic link to %s, outside %s", target, x.dest)
+		if err := x.checkLink(p); err != nil {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("check the links of the extracted tree: %w", err)
 	}
-	if _, ok := lexicalJoin(splitRel(path.Dir(name)), target); !ok {
-		return fmt.Errorf("symbolic link to %s leads out of %s", target, x.dest)
+	return errors.Join(errs...)
+}
+
+// checkLink follows the symbolic link at rel (a path in the tree whose
+// directories are real ones, as the walk found it) and returns an error
+// when it leads out of the tree: ".." above the tree's top, or an
+// absolute target not below x.dest (an absolute target below it
+// continues from the tree's top, as it will on the machine), or more
+// than maxLinks links on the way. A component that does not exist, or is
+// not a directory, is taken as a directory that could be created later,
+// and the rest is followed from there: a link that leads nowhere today
+// must not lead out tomorrow.
+func (x *extractor) checkLink(rel string) error {
+	destParts := splitRel(relOf(x.dest))
+	cur := splitRel(parentRel(rel))
+	todo := []string{path.Base(rel)}
+	var chain []string // the links followed, as "name -> target", names in the tree
+	fail := func(problem string) error {
+		what := "symbolic link " + strings.TrimSuffix(x.dest, "/") + "/" + chain[0]
+		if n, ok := x.links[rel]; ok {
+			what = fmt.Sprintf("entry %q: %s", n, what)
+		}
+		via := ""
+		if len(chain) > 1 {
+			shown := chain[1:]
+			if len(shown) > 4 {
+				shown = append(shown[:4:4], "…")
+			}
+			via = " (through " + strings.Join(shown, ", ") + ")"
+		}
+		return fmt.Errorf("%s %s%s; an archive's links must resolve inside its destination: refusing the archive", what, problem, via)
+	}
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(cur) == 0 {
+				return fail(fmt.Sprintf("leads out of the destination: \"..\" above %s, to %s", x.dest,
+					path.Join(path.Dir(x.dest), strings.Join(todo, "/"))))
+			}
+			cur = cur[:len(cur)-1]
+			continue
+		}
+		next := joinRel(append(cur[:len(cur):len(cur)], c))
+		fi, err := x.root.Lstat(next)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				cur = append(cur, c)
+				continue
+			}
+			return fmt.Errorf("check symbolic link %s: %w", path.Join(x.dest, rel), err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = append(cur, c)
+			continue
+		}
+		target, err := x.root.Readlink(next)
+		if err != nil {
+			return fmt.Errorf("check symbolic link %s: %w", path.Join(x.dest, rel), err)
+		}
+		chain = append(chain, next+" -> "+target)
+		if len(chain) > maxLinks {
+			chain = chain[:1] // a loop, most likely: not worth listing
+			return fail(fmt.Sprintf("cannot be followed: more than %d symbolic links on the way (a loop?)", maxLinks))
+		}
+		parts := strings.Split(target, "/")
+		if path.IsAbs(target) {
+			// The destination's own components must come first, as
+			// written: "/opt/app/../etc" is not below /opt/app.
+			var named []string
+			for _, p := range parts {
+				if p != "" && p != "." {
+					named = append(named, p)
+				}
+			}
+			if len(named) < len(destParts) || !slices.Equal(named[:len(destParts)], destParts) {
+				return fail(fmt.Sprintf("leads out of the destination: to %s, outside %s",
+					path.Join(append([]string{target}, todo...)...), x.dest))
+			}
+			cur, parts = nil, named[len(destParts):]
+		}
+		todo = append(parts, todo...)
 	}
 	return nil
 }
