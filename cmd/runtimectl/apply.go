@@ -58,9 +58,9 @@ func (a *app) applyCommand() *cobra.Command {
 			if err := f.check(); err != nil {
 				return err
 			}
-			b, err := os.ReadFile(args[0])
+			b, err := readPlanFile(args[0])
 			if err != nil {
-				return fmt.Errorf("read plan: %w", err)
+				return err
 			}
 			res, err := a.executor(f, resume).Apply(cmd.Context(), b)
 			return a.reportApply(res, err)

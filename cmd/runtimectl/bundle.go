@@ -103,7 +103,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 	case (f.planFile == "") == (f.lockFile == ""):
 		return errors.New("bundle: give exactly one of --plan and --lock")
 	case f.planFile != "":
-		p, err := plan.Read(f.planFile)
+		p, err := readPlan(f.planFile)
 		if err != nil {
 			return err
 		}

@@ -5,15 +5,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
 	"github.com/runtimekit/runtimekit/manifest"
 )
 
 func readFiles(names []string) (map[string][]byte, error) {
 	files := make(map[string][]byte, len(names))
 	for _, n := range names {
-		b, err := os.ReadFile(n)
+		b, err := bounded.ReadFile(n, "a manifest", bounded.MaxManifest)
 		if err != nil {
 			return nil, fmt.Errorf("read manifest: %w", err)
 		}

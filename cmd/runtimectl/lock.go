@@ -4,17 +4,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
@@ -83,8 +81,8 @@ func (a *app) lockCommand() *cobra.Command {
 				if file, sum, path, err = a.fetchLockIndex(ctx, prof.Debian.Release, prof.DebianArch(), mirror, keyring); err != nil {
 					return err
 				}
-			} else if sum, err = fileSHA256(file); err != nil {
-				return err
+			} else if sum, _, err = durable.HashFile(file); err != nil {
+				return fmt.Errorf("index: %w", err)
 			}
 			ix, err := debian.OpenPackages(ctx, file, a.logger())
 			if err != nil {
@@ -110,8 +108,14 @@ func (a *app) lockCommand() *cobra.Command {
 				_, err = a.stdout.Write(b)
 				return err
 			}
-			if err := l.Write(out); err != nil {
+			b, err := l.Marshal()
+			if err != nil {
 				return err
+			}
+			// As plan -o: a device or a FIFO is written into, a regular
+			// file replaced atomically, anything else refused.
+			if err := durable.WriteFile(ctx, out, b, 0o644); err != nil {
+				return fmt.Errorf("write lock: %w", err)
 			}
 			for _, r := range l.Runtimes {
 				fmt.Fprintf(a.stderr, "locked %s %s: %d packages, %d artifacts\n", r.Name, r.Version, len(r.Packages), len(r.Artifacts))
@@ -161,17 +165,4 @@ func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring
 	}
 	fmt.Fprintf(a.stderr, "index %s sha256 %s from %s (InRelease verified with %s)\n", info.Path, info.SHA256, mirror, keyring)
 	return file, info.SHA256, info.Path, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
-	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/debian"
@@ -55,7 +55,9 @@ func (a *app) planCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := renameio.WriteFile(f.out, b, 0o644); err != nil {
+				// -o /dev/null discards and -o /dev/stdout prints, as in a
+				// shell; only a regular file is replaced (atomically).
+				if err := durable.WriteFile(cmd.Context(), f.out, b, 0o644); err != nil {
 					return fmt.Errorf("write plan: %w", err)
 				}
 			}
@@ -109,7 +111,7 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 	cat := &catalog{app: a, files: map[string]map[string][]byte{}}
 	req := planner.Request{Remove: f.remove, NoAuto: f.noAuto, Cascade: f.cascade, Params: params}
 	for _, path := range f.manifests {
-		b, err := os.ReadFile(path)
+		b, err := bounded.ReadFile(path, "a manifest", bounded.MaxManifest)
 		if err != nil {
 			return nil, fmt.Errorf("read manifest: %w", err)
 		}
