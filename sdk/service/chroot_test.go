@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runtimekit/runtimekit/internal/testenv"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -197,5 +198,21 @@ func TestControlNotFIFO(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
 		t.Errorf("the file behind the link was written: %q", b)
+	}
+}
+
+// TestProbeUser runs exec probes as the check's user.
+func TestProbeUser(t *testing.T) {
+	testenv.RequireRoot(t)
+	for user, want := range map[string]string{"nobody": "nobody", "root": "root", "": "root"} {
+		hc := state.HealthCheck{Name: "x", Kind: state.HealthExec, User: user,
+			Argv: []string{"sh", "-c", `test "$(id -un)" = ` + want + ` || { id >&2; exit 1; }`}}
+		if res, err := Probe(t.Context(), hc); err != nil || !res.Healthy {
+			t.Errorf("user %q: %s, %v", user, res, err)
+		}
+	}
+	hc := state.HealthCheck{Name: "x", Kind: state.HealthExec, User: "no-such-user", Argv: []string{"true"}}
+	if res, err := Probe(t.Context(), hc); err != nil || res.Healthy || res.Reason != `no user "no-such-user" in /etc/passwd` {
+		t.Errorf("unknown user: %s, %v", res, err)
 	}
 }

@@ -417,8 +417,9 @@ func netReason(ctx context.Context, err error, timeout time.Duration) string {
 
 func (c check) probeExec(ctx context.Context) string {
 	// In its own process group, so that a timeout kills what it started
-	// too; chrooted into a Prober's root (see execCommand).
-	cmd, err := execCommand(ctx, c.hc.Argv, "")
+	// too; chrooted into a Prober's root and as the check's user (see
+	// execCommand).
+	cmd, err := execCommand(ctx, c.hc.Argv, c.hc.User)
 	if err != nil {
 		return err.Error()
 	}
