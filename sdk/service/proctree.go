@@ -157,8 +157,9 @@ func (t *procTree) scan() {
 		if _, ok := t.members[p.pid]; ok || p.start < t.leader.start {
 			continue
 		}
-		parent, isMember := t.members[p.ppid]
-		if (leaderUp && p.sid == t.leader.pid) || (p.ppid == t.leader.pid && leaderUp) || (isMember && !parent.gone()) {
+		fromLeader := leaderUp && (p.sid == t.leader.pid || p.ppid == t.leader.pid)
+		parent, ok := t.members[p.ppid]
+		if fromLeader || (ok && !parent.gone()) {
 			t.members[p.pid] = p
 		}
 	}
