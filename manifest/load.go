@@ -131,6 +131,9 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 	if ds := unknownParams(src, opts.Params); ds != nil {
 		return nil, ds
 	}
+	if ds := l.checkParamValues(src, opts.Params); ds != nil {
+		return nil, ds
+	}
 	if len(opts.Params) > 0 {
 		pv := l.cue.Encode(map[string]any{"params": normalizeNumbers(opts.Params)})
 		v = v.Unify(pv)
@@ -140,6 +143,8 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 	ds = append(ds, check(v, src, def)...)
 	ds = dedupe(ds)
 	if ds.HasErrors() {
+		ds = simplify(ds)
+		attribute(ds, v, opts.Params)
 		sortDiags(ds)
 		return nil, ds
 	}
@@ -150,6 +155,10 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 	}
 	m.Params = params(src, v)
 	m.Source = positions(v)
+	if ds := m.rules(opts.Params); ds.HasErrors() {
+		sortDiags(ds)
+		return nil, ds
+	}
 	return m, nil
 }
 
@@ -436,18 +445,27 @@ func params(src, v cue.Value) []Param {
 		if d, ok := decl.Default(); ok && d.IsConcrete() {
 			_ = d.Decode(&p.Default)
 		}
-		if n := decl.Source(); n != nil {
-			if f, ok := n.(*ast.Field); ok {
-				n = f.Value
-			}
-			if b, err := format.Node(n); err == nil {
-				p.Constraint = string(b)
-			}
-		}
+		p.Constraint = constraint(decl)
 		p.Description = docText(decl)
 		out = append(out, p)
 	}
 	return out
+}
+
+// constraint is a parameter's declaration as written, e.g. "int & >=1 | *80".
+func constraint(decl cue.Value) string {
+	n := decl.Source()
+	if n == nil {
+		return ""
+	}
+	if f, ok := n.(*ast.Field); ok {
+		n = f.Value
+	}
+	b, err := format.Node(n)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // positions records where each value of the manifest was written.

@@ -33,7 +33,7 @@ func TestLoadDiagnostics(t *testing.T) {
 		name: "issue example: port range, relative path, unknown service, all at once",
 		src: header + `ports: [{name: "http", number: 70000}]
 files: [{path: "etc/x.conf", content: "x"}]
-services: [{name: "web", argv: ["/bin/true"]}]
+services: [{name: "web", argv: ["/bin/true"], user: "nobody"}]
 health: [{name: "h", kind: "tcp", service: "wbe", port: "http"}]
 `,
 		want: []diagWant{

@@ -172,6 +172,9 @@ type HTTPProbe struct {
 // ExecProbe runs a command; exit status 0 is healthy.
 type ExecProbe struct {
 	Argv []string `json:"argv"`
+	// User is the account the command runs as ("nobody" unless the
+	// manifest says otherwise).
+	User string `json:"user"`
 }
 
 // Resources are estimates used for the target's budgets.

@@ -111,7 +111,7 @@ func explain(err error, doc any) string {
 		msg := e.Message
 		if msg == "not failed" {
 			// Every "not" in runtimekit's schemas forbids path forms.
-			msg = "a form this field forbids (a '.' or '..' component, or '//')"
+			msg = "a form this field forbids (a '.' or '..' component, '//' or a trailing '/')"
 		}
 		line += ": " + msg
 		if !seen[line] {

@@ -9,8 +9,9 @@ import (
 )
 
 // Render writes a human summary of the plan, in the spirit of `terraform
-// plan`: what is added and removed, package counts, ports, services, and
-// memory and disk before and after against the target's budget.
+// plan`: what is added and removed, package counts, ports, services (those
+// running as root marked), exec health checks run as root, and memory and
+// disk before and after against the target's budget.
 func (p *Plan) Render(w io.Writer) error {
 	s := p.Summary
 	var b strings.Builder
@@ -45,8 +46,27 @@ func (p *Plan) Render(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "Ports: %s\n", strings.Join(ports, ", "))
 	}
+	root := map[string]bool{}
+	var rootChecks []string
+	for _, r := range p.RunsAsRoot() {
+		if r.Check != "" {
+			rootChecks = append(rootChecks, r.String())
+		} else {
+			root[r.Service] = true
+		}
+	}
 	if len(s.Services) > 0 {
-		fmt.Fprintf(&b, "Services: %s\n", strings.Join(s.Services, ", "))
+		names := make([]string, len(s.Services))
+		for i, n := range s.Services {
+			names[i] = n
+			if root[n] {
+				names[i] += " (as root)"
+			}
+		}
+		fmt.Fprintf(&b, "Services: %s\n", strings.Join(names, ", "))
+	}
+	if len(rootChecks) > 0 {
+		fmt.Fprintf(&b, "As root: %s\n", strings.Join(rootChecks, ", "))
 	}
 	fmt.Fprintf(&b, "Memory: %d MiB -> %d MiB of %d MiB\n", s.MemoryMiB.Before, s.MemoryMiB.After, s.MemoryMiB.Budget)
 	fmt.Fprintf(&b, "Disk:   %d MiB -> %d MiB of %d MiB\n", s.DiskMiB.Before, s.DiskMiB.After, s.DiskMiB.Budget)

@@ -54,16 +54,27 @@ func (p *planning) build() *plan.Plan {
 	}
 	var remove []state.Package
 	essential := p.essentialSet()
+	kept := map[string][]string{} // base packages a state claims, by package: the runtimes claiming them
 	for i := len(p.cur.Runtimes) - 1; i >= 0; i-- {
 		pk := p.cur.Runtimes[i].Packages
 		for j := len(pk) - 1; j >= 0; j-- {
 			q := pk[j]
-			if needed[q.Name] || base[q.Name] || essential[q.Name] || seen["rm:"+q.Name] {
+			if needed[q.Name] || seen["rm:"+q.Name] {
+				continue
+			}
+			// Never removed, whatever the state says a runtime owns: the
+			// target's base system, Essential packages, and Debian's
+			// minimal system (plan.Parse refuses a plan removing those).
+			if base[q.Name] || essential[q.Name] || plan.CorePackage(q.Name) {
+				kept[q.Name] = append(kept[q.Name], p.cur.Runtimes[i].Name)
 				continue
 			}
 			seen["rm:"+q.Name] = true
 			remove = append(remove, q)
 		}
+	}
+	for _, n := range sortedKeys(kept) {
+		p.notes = append(p.notes, fmt.Sprintf("package %s stays: it is Essential or part of the base system (the state lists it for %s)", n, strings.Join(kept[n], ", ")))
 	}
 
 	// Artifacts the bundle must hold.
@@ -388,9 +399,17 @@ func (p *planning) baseSet() map[string]bool {
 	return set
 }
 
-// essentialSet names packages marked Essential in the lock: never removed.
+// essentialSet names packages marked Essential in the lock or in the base
+// system's status: never removed.
 func (p *planning) essentialSet() map[string]bool {
 	set := map[string]bool{}
+	if p.in.Base != nil {
+		for _, q := range p.in.Base.Installed() {
+			if q.Essential {
+				set[q.Name] = true
+			}
+		}
+	}
 	if p.in.Lock == nil {
 		return set
 	}

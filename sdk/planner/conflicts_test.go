@@ -33,7 +33,7 @@ func smallTarget() *manifest.Target {
 func TestCombinationProblems(t *testing.T) {
 	svc := func(name string, port int) string {
 		return `ports: [{name: "http", number: ` + itoa(port) + `}]
-services: [{name: "` + name + `", argv: ["/bin/true"]}]
+services: [{name: "` + name + `", argv: ["/bin/true"], user: "nobody"}]
 `
 	}
 	supervisor := &lock.Runtime{Name: "supervisor", Version: "0.0.0", Packages: []lock.Package{{Name: "runit", Version: "2.1.2-54", Arch: "i386",
@@ -190,7 +190,7 @@ func TestUpgradeOrder(t *testing.T) {
 	order := func(newPort int, newName string) []string {
 		src := `version: "2.0.0"
 ports: [{name: "http", number: ` + itoa(newPort) + `}]
-services: [{name: "` + newName + `", argv: ["/bin/true"]}]
+services: [{name: "` + newName + `", argv: ["/bin/true"], user: "nobody"}]
 health: [{name: "web-tcp", kind: "tcp", service: "` + newName + `", port: "http"}]`
 		files := rt("web", src)
 		files["web.cue"] = []byte(strings.Replace(string(files["web.cue"]), "version: \"1.0.0\"\n", "", 1))

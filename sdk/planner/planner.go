@@ -28,7 +28,7 @@ func Plan(ctx context.Context, in Input, req Request) (*plan.Plan, error) {
 	if cur == nil {
 		cur = state.New(in.Target.Name)
 	}
-	p := &planning{in: in, req: req, cur: cur, installed: map[string]state.Runtime{}, desired: map[string]*unit{}}
+	p := &planning{in: in, req: req, cur: cur, installed: map[string]state.Runtime{}, desired: map[string]*unit{}, refused: map[string]bool{}}
 	for _, rt := range cur.Runtimes {
 		p.installed[rt.Name] = rt
 	}
@@ -39,7 +39,11 @@ func Plan(ctx context.Context, in Input, req Request) (*plan.Plan, error) {
 	if p.diags.HasErrors() {
 		return nil, p.diags
 	}
-	return p.build(), nil
+	out := p.build()
+	if err := p.check(out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // planning holds the work of one Plan call.
@@ -55,6 +59,8 @@ type planning struct {
 	removed []state.Runtime
 	notes   []string
 	diags   manifest.Diagnostics
+	// refused names runtimes whose manifest was refused (diagnosed once).
+	refused map[string]bool
 }
 
 func (p *planning) errorf(pos manifest.Pos, path, hint, format string, args ...any) {
@@ -153,7 +159,7 @@ func (p *planning) resolve(ctx context.Context) error {
 		}
 	}
 	for _, n := range sortedKeys(p.req.Params) {
-		if u, ok := p.desired[n]; !ok || u.m == nil {
+		if u, ok := p.desired[n]; (!ok || u.m == nil) && !p.refused[n] {
 			p.errorf(cliPos, "", "parameters apply to runtimes being added", "parameters are given for %s, which this plan does not add", n)
 		}
 	}
@@ -210,6 +216,7 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 	var ds manifest.Diagnostics
 	if errors.As(err, &ds) {
 		p.diags = append(p.diags, ds...)
+		p.refused[a.Name] = true
 		return nil
 	}
 	if err != nil {
@@ -263,6 +270,7 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 		p.errorf(posOr(m, "/files"), "/files", "", "%s: %v", a.Name, err)
 		return nil
 	}
+	u.params = params
 	if by != "" {
 		if old, ok := p.installed[a.Name]; ok {
 			// An installed runtime that does not meet the constraint: the

@@ -36,7 +36,7 @@ func stepIDs(p *plan.Plan) string {
 }
 
 func TestSteadyStateAfterRoundTrip(t *testing.T) {
-	cat := mapCatalog{"svc": rt("svc", `services: [{name: "svc", argv: ["/bin/true"], dependsOn: []}]`)}
+	cat := mapCatalog{"svc": rt("svc", `services: [{name: "svc", argv: ["/bin/true"], user: "nobody", dependsOn: []}]`)}
 	sv := &lock.Lock{Target: lock.Target{Name: "t"}, Supervisor: &lock.Runtime{Name: "supervisor"}}
 	ctx := context.Background()
 	in := planner.Input{Target: smallTarget(), Lock: sv, Catalog: cat}
@@ -149,7 +149,7 @@ func TestHandoverKeepsOldFilesUntilStopped(t *testing.T) {
 		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "10s"}},
 	}}}
 	files := rt("web", `ports: [{name: "http", number: 8081}]
-services: [{name: "web-v2", argv: ["/bin/true"]}]`)
+services: [{name: "web-v2", argv: ["/bin/true"], user: "nobody"}]`)
 	files["web.cue"] = []byte(strings.Replace(string(files["web.cue"]), `version: "1.0.0"`, `version: "2.0.0"`, 1))
 	sv := &lock.Lock{Target: lock.Target{Name: "t"}, Supervisor: &lock.Runtime{Name: "supervisor"}}
 	in := planner.Input{Target: smallTarget(), State: installed, Lock: sv, Catalog: mapCatalog{"web": files}}
@@ -165,8 +165,8 @@ services: [{name: "web-v2", argv: ["/bin/true"]}]`)
 
 func TestServiceAndDestChecks(t *testing.T) {
 	cat := mapCatalog{
-		"a": rt("a", `services: [{name: "a", argv: ["/bin/true"], dependsOn: ["db"]}]`),
-		"x": rt("x", `services: [{name: "x", argv: ["/bin/true"], dependsOn: ["y"]}, {name: "y", argv: ["/bin/true"], dependsOn: ["x"]}]`),
+		"a": rt("a", `services: [{name: "a", argv: ["/bin/true"], user: "nobody", dependsOn: ["db"]}]`),
+		"x": rt("x", `services: [{name: "x", argv: ["/bin/true"], user: "nobody", dependsOn: ["y"]}, {name: "y", argv: ["/bin/true"], user: "nobody", dependsOn: ["x"]}]`),
 	}
 	sv := &lock.Lock{Target: lock.Target{Name: "t"}, Supervisor: &lock.Runtime{Name: "supervisor"}}
 	in := planner.Input{Target: smallTarget(), Lock: sv, Catalog: cat}

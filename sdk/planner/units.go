@@ -20,6 +20,8 @@ type unit struct {
 	rt   state.Runtime
 	m    *manifest.Manifest // nil for a runtime kept as installed
 	auto string             // for an automatic addition: who requires it
+	// params are the user's parameters the manifest was evaluated with.
+	params map[string]any
 	// files holds the rendered content of each file to write, by path.
 	files map[string]plan.File
 	// archives are the artifacts to extract.
@@ -96,29 +98,10 @@ func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, p
 		rt.Files = append(rt.Files, state.File{Path: f.Path, SHA256: pf.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind})
 	}
 	for _, s := range m.Services {
-		env := map[string]string{}
-		for k, v := range m.Env {
-			env[k] = v
-		}
-		for k, v := range s.Env {
-			env[k] = v
-		}
-		if len(env) == 0 {
-			env = nil
-		}
-		rt.Services = append(rt.Services, state.Service{Name: s.Name, Argv: s.Argv, User: s.User, Workdir: s.Workdir, Env: env,
-			Restart: s.Restart, StopSignal: s.StopSignal, StopTimeout: s.StopTimeout.String(), DependsOn: s.DependsOn})
+		rt.Services = append(rt.Services, m.StateService(s))
 	}
 	for _, h := range m.Health {
-		hc := state.HealthCheck{Name: h.Name, Kind: h.Kind, Service: h.Service, Port: ports[h.Port],
-			Interval: h.Interval.String(), Timeout: h.Timeout.String(), Retries: h.Retries, StartPeriod: h.StartPeriod.String()}
-		if h.HTTP != nil {
-			hc.Path, hc.Status, hc.Body = h.HTTP.Path, h.HTTP.Status, h.HTTP.Body
-		}
-		if h.Exec != nil {
-			hc.Argv = h.Exec.Argv
-		}
-		rt.Health = append(rt.Health, hc)
+		rt.Health = append(rt.Health, manifest.StateHealth(h, ports))
 	}
 	if lr != nil {
 		u.debs = append(u.debs, lr.Packages...)

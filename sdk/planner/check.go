@@ -1,0 +1,126 @@
+package planner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/plan"
+)
+
+// check holds a built plan to the rules plan.Parse applies (plan.Problems),
+// so that `runtimectl apply` never refuses a plan for a reason planning
+// could have found. The rules' findings become diagnostics in the user's
+// terms: at the manifest value that caused them (naming the user parameter
+// it came from), or at the installed runtime whose state it is. The
+// plan's shape against the schema is the planner's own construction, which
+// its tests hold to (golden plans, random add and remove sequences and odd
+// parameters all pass Parse); validating it here as well would double the
+// time `runtimectl plan` takes.
+func (p *planning) check(out *plan.Plan) error {
+	probs := out.Problems()
+	if len(probs) == 0 {
+		return nil
+	}
+	var ds manifest.Diagnostics
+	for _, pr := range probs {
+		ds = append(ds, p.diagnose(out, pr))
+	}
+	return ds
+}
+
+// diagnose turns a plan problem into a diagnostic about the runtime (and
+// manifest value) behind it.
+func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic {
+	d := manifest.Diagnostic{Severity: manifest.SeverityError, Pos: cliPos, Summary: pr.Reason}
+	if pr.Index < 1 || pr.Index > len(out.Steps) {
+		return d
+	}
+	s := out.Steps[pr.Index-1]
+	rt, field := s.Runtime, ""
+	switch s.Kind {
+	case plan.KindWriteFile:
+		if f, ok := strings.CutPrefix(pr.Field, "inputs/file/"); ok {
+			rt, field = s.Runtime, p.manifestIndex(s.Runtime, "files", s.Inputs.File.Path, f)
+		}
+	case plan.KindInstallService:
+		if f, ok := strings.CutPrefix(pr.Field, "inputs/service/"); ok {
+			field = p.manifestIndex(s.Runtime, "services", s.Inputs.Service.Name, f)
+		}
+	case plan.KindWaitHealth:
+		if f, ok := strings.CutPrefix(pr.Field, "inputs/health/"); ok {
+			field = p.manifestIndex(s.Runtime, "health", s.Inputs.Health.Name, manifest.HealthField(f))
+		}
+	case plan.KindExtractArchive:
+		field = "/packages"
+	case plan.KindRecordState:
+		// inputs/runtimes/K/rest: the runtime K of the state recorded.
+		rest, _ := strings.CutPrefix(pr.Field, "inputs/runtimes/")
+		k, rest, _ := strings.Cut(rest, "/")
+		if i, err := strconv.Atoi(k); err == nil && s.Inputs.Runtimes != nil && i < len(*s.Inputs.Runtimes) {
+			rt = (*s.Inputs.Runtimes)[i].Name
+			field = "/" + rest
+		}
+	}
+	if rt == "" {
+		return d
+	}
+	if !strings.HasPrefix(d.Summary, "runtime "+rt+":") {
+		d.Summary = rt + ": " + d.Summary
+	}
+	u, ok := p.desired[rt]
+	if !ok || u.m == nil {
+		d.Pos = manifest.Pos{File: "installed runtime " + rt}
+		return d
+	}
+	if field != "" {
+		d.Path = field
+		d.Pos = u.pos(field)
+	} else {
+		d.Pos = u.pos("/")
+	}
+	if note := manifest.ParamNote(rt, u.params, pr.Value); note != "" {
+		d.Summary += note
+		d.Hint = "give the parameter another value"
+	}
+	return d
+}
+
+// manifestIndex is the manifest path of a runtime's list element (a file
+// by path, a service or health check by name) and a field below it, or ""
+// when the runtime or element is not from a manifest at hand.
+func (p *planning) manifestIndex(runtime, list, key, field string) string {
+	u, ok := p.desired[runtime]
+	if !ok || u.m == nil {
+		return ""
+	}
+	i := -1
+	switch list {
+	case "files":
+		for j, f := range u.m.Files {
+			if f.Path == key {
+				i = j
+			}
+		}
+		if field == "sha256" {
+			field = "content"
+		}
+	case "services":
+		for j, s := range u.m.Services {
+			if s.Name == key {
+				i = j
+			}
+		}
+	case "health":
+		for j, h := range u.m.Health {
+			if h.Name == key {
+				i = j
+			}
+		}
+	}
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("/%s/%d/%s", list, i, field)
+}
