@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -31,7 +33,12 @@ func (m *Manifest) rules(user map[string]any) Diagnostics {
 		}
 	}
 	for i, f := range m.Files {
-		add(fmt.Sprintf("/files/%d", i), plan.CheckFile(plan.File{Path: f.Path, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}, false), nil)
+		// Checked as the planner writes it; a template's digest is
+		// only known once rendered, so the digest check is moot here.
+		pf := plan.File{Path: f.Path, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind, Content: f.Content}
+		sum := sha256.Sum256([]byte(pf.Content))
+		pf.SHA256 = hex.EncodeToString(sum[:])
+		add(fmt.Sprintf("/files/%d", i), plan.CheckFile(pf, true), nil)
 	}
 	for i, a := range m.Packages.Archives {
 		add(fmt.Sprintf("/packages/archives/%d", i), plan.CheckArchive(plan.Archive{Name: a.Name, Format: a.Format, Dest: a.Dest, Strip: a.Strip, Include: a.Include}), nil)

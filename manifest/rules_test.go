@@ -33,11 +33,11 @@ func TestPlanRulesInManifests(t *testing.T) {
 		want: []diagWant{{"m.cue:6:59", "invalid value 2541 (out of bound <=1023)", true}},
 	}, {
 		name: "archive into /usr",
-		src: header + `packages: archives: [{name: "a", url: "https://example.org/a.tgz", sha256: "` + strings.Repeat("0", 64) + `", format: "tar.gz", dest: "/usr"}]` + "\n",
+		src:  header + `packages: archives: [{name: "a", url: "https://example.org/a.tgz", sha256: "` + strings.Repeat("0", 64) + `", format: "tar.gz", dest: "/usr"}]` + "\n",
 		want: []diagWant{{"m.cue:6:168", "archive destination /usr holds /usr/sbin/policy-rc.d", false}},
 	}, {
 		name: "= in argv[0], NUL in env",
-		src: header + `services: [{name: "web", argv: ["A=1", "x"], user: "www-data", env: B: "\u0000"}]` + "\n",
+		src:  header + `services: [{name: "web", argv: ["A=1", "x"], user: "www-data", env: B: "\u0000"}]` + "\n",
 		want: []diagWant{
 			{"m.cue:6:33", "service web: the command (argv[0]) \"A=1\" contains '='", false},
 			{"m.cue:6:72", "service web: environment variable B contains a NUL byte", false},
@@ -52,7 +52,7 @@ func TestPlanRulesInManifests(t *testing.T) {
 		want: []diagWant{{"m.cue:6:81", "service web: stopTimeout 0s is not between 0s (exclusive) and 10m0s", false}},
 	}, {
 		name: "health busy loop",
-		src: header + `health: [{name: "h", kind: "exec", exec: argv: ["/bin/true"], interval: "0s", retries: 10000, startPeriod: "1000000h"}]` + "\n",
+		src:  header + `health: [{name: "h", kind: "exec", exec: argv: ["/bin/true"], interval: "0s", retries: 10000, startPeriod: "1000000h"}]` + "\n",
 		want: []diagWant{
 			{"m.cue:6:73", "health check h: interval 0s is below the minimum 100ms", false},
 			{"m.cue:6:108", "health check h: startPeriod 1000000h0m0s is over the maximum 10m0s", false},

@@ -147,9 +147,10 @@ func ProtectedPath(p string) string {
 const setID = 0o6000
 
 // CheckFile returns the problems of a file to write (write true) or
-// remove: its path (clean, not protected), its mode (permission bits only,
-// no setuid or setgid), owner and group, and for a write that the content
-// has the digest given. Fields are relative to the file.
+// remove: its path (clean, not protected) and, for a write, its mode
+// (permission bits only, no setuid or setgid), owner and group, and that
+// the content has the digest given. A file to remove is on the machine
+// already, whatever its mode. Fields are relative to the file.
 func CheckFile(f File, write bool) state.Problems {
 	var ps state.Problems
 	add := func(field, value, format string, args ...any) {
@@ -159,6 +160,9 @@ func CheckFile(f File, write bool) state.Problems {
 		add("path", f.Path, "file path %s", why)
 	} else if why := ProtectedPath(f.Path); why != "" {
 		add("path", f.Path, "%s", why)
+	}
+	if !write {
+		return ps
 	}
 	switch {
 	case f.Mode > 0o7777:
@@ -172,10 +176,8 @@ func CheckFile(f File, write bool) state.Problems {
 	if why := state.CheckUser(f.Group); why != "" {
 		add("group", f.Group, "file %s: group %s", f.Path, why)
 	}
-	if write {
-		if sum := sha256.Sum256([]byte(f.Content)); hex.EncodeToString(sum[:]) != f.SHA256 {
-			add("sha256", f.SHA256, "file %s: the content does not have the sha256 the plan gives (%s)", f.Path, f.SHA256)
-		}
+	if sum := sha256.Sum256([]byte(f.Content)); hex.EncodeToString(sum[:]) != f.SHA256 {
+		add("sha256", f.SHA256, "file %s: the content does not have the sha256 the plan gives (%s)", f.Path, f.SHA256)
 	}
 	return ps
 }
@@ -259,9 +261,9 @@ func stepProblems(s Step) state.Problems {
 		if in.File != nil {
 			ps = append(ps, CheckFile(*in.File, s.Kind == KindWriteFile).Under("inputs/file")...)
 		}
-	case KindInstallService, KindRemoveService:
-		// A removed service's definition is installed again if the
-		// plan rolls back: it must be installable too.
+	case KindInstallService:
+		// A removed service is the machine's already (and a rollback puts
+		// back the definition it had there, not the plan's).
 		if in.Service != nil {
 			ps = append(ps, state.CheckService(*in.Service).Under("inputs/service")...)
 		}

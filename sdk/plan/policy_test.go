@@ -295,3 +295,21 @@ func TestProblemsReportedOnce(t *testing.T) {
 		t.Errorf("steps with problems (-want +got):\n%s\n%v", diff, ps)
 	}
 }
+
+// TestRemovalsTakeWhatIsThere: what a plan removes is on the machine
+// already; a mode or service definition a new plan could not write does
+// not keep it from being removed.
+func TestRemovalsTakeWhatIsThere(t *testing.T) {
+	p := golden(t, "nginx")
+	s := step(t, p, "write-file:/etc/runtimekit/nginx/nginx.conf")
+	s.Kind, s.Undo, s.Inputs.File.Mode, s.Inputs.File.Content = plan.KindRemoveFile, plan.UndoRestoreFile, 0o4755, ""
+	rename(p, s, "remove-file:/etc/runtimekit/nginx/nginx.conf")
+	svc := step(t, p, "install-service:nginx")
+	def := *svc.Inputs.Service
+	def.StopTimeout = "1h"
+	svc.Kind, svc.Undo, svc.Inputs.Service = plan.KindRemoveService, plan.UndoRestoreService, &def
+	rename(p, svc, "remove-service:nginx")
+	if err := p.Check(); err != nil {
+		t.Errorf("Check = %v", err)
+	}
+}
