@@ -4,7 +4,8 @@
 // a lineage (fixed when the machine's first state is written) and a serial
 // (bumped by every apply), so a plan made against another state is refused.
 //
-// The state file is checked against schema/state.schema.json on load and
+// The state file is checked against schema/state.schema.json and
+// State.Validate (unique runtimes, clean paths) on load and
 // written atomically (temp file, fsync, rename, fsync of the directory), with
 // the previous version kept beside it. This package runs inside the VM: it
 // imports no CUE, gRPC or plugin code.

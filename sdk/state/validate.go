@@ -58,9 +58,9 @@ const maxPathLength = 4095
 // HealthDeadline is the longest a failing check with these settings takes:
 // the start period, then Retries (at least one) probes each followed by its
 // interval, plus one probe and interval for the probe that was running
-// when the start period ended (its failure does not count). Wait gives up
-// at this deadline, and at MaxHealthWait whichever comes first. The sum
-// saturates instead of overflowing.
+// when the start period ended (its failure does not count). service.Wait
+// gives up at this deadline or at MaxHealthWait, whichever comes first.
+// The sum saturates instead of overflowing.
 func HealthDeadline(interval, timeout time.Duration, retries int, startPeriod time.Duration) time.Duration {
 	n := float64(max(retries, 1)) + 1
 	per := float64(max(interval, 0)) + float64(max(timeout, 0))
