@@ -3,8 +3,10 @@ package manifest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path"
@@ -31,15 +33,21 @@ type Options struct {
 	// Params are user values unified with the manifest's params; they must
 	// meet the manifest's constraints.
 	Params map[string]any
+	// Budget bounds the evaluation's time and memory; zero fields take
+	// DefaultTimeBudget and DefaultMemoryBudget.
+	Budget Budget
+	// Logger receives a debug record per evaluation; nil logs nothing.
+	Logger *slog.Logger
 }
 
 // schemaPrefix marks schema source files in positions, so diagnostics can
 // point at the manifest rather than at the schema it broke.
 const schemaPrefix = "schema/"
 
-// Loader evaluates manifests against the embedded schema. A Loader holds a
-// CUE context and is not safe for concurrent use; the package-level Load
-// functions make a new one per call.
+// Loader evaluates manifests against the embedded schema in this process,
+// without a budget; LoadFiles and LoadTarget use one in the evaluating child
+// process (see evaluator.go), which is why it offers no exported method. A
+// Loader holds a CUE context and is not safe for concurrent use.
 type Loader struct {
 	cue    *cue.Context
 	schema cue.Value
@@ -64,13 +72,45 @@ func NewLoader() (*Loader, error) {
 
 // LoadFiles loads a manifest from named source files (.cue or .json; several
 // .cue files form one package). The returned error is a Diagnostics when the
-// manifest itself is at fault, listing every problem found.
+// manifest itself is at fault, listing every problem found, and a
+// *BudgetError when its evaluation went over opts.Budget. Evaluation runs in
+// a child process (see evaluator.go).
 func LoadFiles(ctx context.Context, files map[string][]byte, opts Options) (*Manifest, error) {
-	l, err := NewLoader()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("load manifest: no source files")
+	}
+	req := &evalRequest{Kind: kindRuntime, Files: files}
+	if len(opts.Params) > 0 {
+		req.Params = make(map[string]typedValue, len(opts.Params))
+		for k, v := range opts.Params {
+			req.Params[k] = typedValue{v}
+		}
+	}
+	resp, err := evaluate(ctx, "manifest", req, opts.Budget.withDefaults(), opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return l.LoadFiles(ctx, files, opts)
+	return finishRuntime(resp)
+}
+
+// finishRuntime turns an evaluation's response into LoadFiles' result.
+func finishRuntime(resp *evalResponse) (*Manifest, error) {
+	if len(resp.Diagnostics) > 0 {
+		return nil, resp.Diagnostics
+	}
+	if resp.Error != "" {
+		return nil, errors.New(resp.Error)
+	}
+	m, err := decodeManifest(resp.Value)
+	if err != nil {
+		return nil, fmt.Errorf("decode evaluated manifest: %w", err)
+	}
+	m.Params = resp.Params
+	m.Source = resp.Source
+	return m, nil
 }
 
 // LoadFS loads the manifest made of every .cue and .json file at the root of fsys.
@@ -114,28 +154,22 @@ func readManifestFS(fsys fs.FS) (map[string][]byte, error) {
 	return files, nil
 }
 
-// LoadFiles is the Loader form of the package-level LoadFiles.
-func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Options) (*Manifest, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("load manifest: no source files")
-	}
+// evalRuntime evaluates a manifest with the user's parameters.
+func (l *Loader) evalRuntime(files map[string][]byte, user map[string]any) *evalResponse {
 	src, diags := l.compile(files)
 	if diags != nil {
-		return nil, diags
+		return &evalResponse{Diagnostics: diags}
 	}
 	def := l.schema.LookupPath(cue.MakePath(cue.Def("Runtime")))
 	v := def.Unify(src)
-	if ds := unknownParams(src, opts.Params); ds != nil {
-		return nil, ds
+	if ds := unknownParams(src, user); ds != nil {
+		return &evalResponse{Diagnostics: ds}
 	}
-	if ds := l.checkParamValues(src, opts.Params); ds != nil {
-		return nil, ds
+	if ds := l.checkParamValues(src, user); ds != nil {
+		return &evalResponse{Diagnostics: ds}
 	}
-	if len(opts.Params) > 0 {
-		pv := l.cue.Encode(map[string]any{"params": normalizeNumbers(opts.Params)})
+	if len(user) > 0 {
+		pv := l.cue.Encode(map[string]any{"params": normalizeNumbers(user)})
 		v = v.Unify(pv)
 	}
 
@@ -144,22 +178,25 @@ func (l *Loader) LoadFiles(ctx context.Context, files map[string][]byte, opts Op
 	ds = dedupe(ds)
 	if ds.HasErrors() {
 		ds = simplify(ds)
-		attribute(ds, v, opts.Params)
+		attribute(ds, v, user)
 		sortDiags(ds)
-		return nil, ds
+		return &evalResponse{Diagnostics: ds}
 	}
 
-	m, err := decode(v)
+	var m *Manifest
+	raw, err := v.MarshalJSON()
+	if err == nil {
+		m, err = decodeManifest(raw) // the parent decodes it again; fail here, with a position
+	}
 	if err != nil {
-		return nil, Diagnostics{{Severity: SeverityError, Pos: firstPos(v), Summary: "cannot decode manifest", Detail: err.Error()}}
+		return &evalResponse{Diagnostics: Diagnostics{{Severity: SeverityError, Pos: firstPos(v), Summary: "cannot decode manifest", Detail: err.Error()}}}
 	}
-	m.Params = params(src, v)
-	m.Source = positions(v)
-	if ds := m.rules(opts.Params); ds.HasErrors() {
+	m.Params, m.Source = params(src, v), positions(v)
+	if ds := m.rules(user); ds.HasErrors() {
 		sortDiags(ds)
-		return nil, ds
+		return &evalResponse{Diagnostics: ds}
 	}
-	return m, nil
+	return &evalResponse{Value: raw, Params: m.Params, Source: m.Source}
 }
 
 // compile turns the source files into one CUE value: .cue files are built as
@@ -401,13 +438,10 @@ func firstPos(v cue.Value) Pos {
 	return Pos{}
 }
 
-// decode turns the validated value into Go types. params are decoded
-// separately (they keep their CUE constraints), so they are masked here.
-func decode(v cue.Value) (*Manifest, error) {
-	b, err := v.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
+// decodeManifest turns the validated value, as JSON, into Go types. params
+// are decoded separately (they keep their CUE constraints), so they are
+// masked here.
+func decodeManifest(b []byte) (*Manifest, error) {
 	var raw struct {
 		Manifest
 		Params json.RawMessage `json:"params"`

@@ -1,0 +1,19 @@
+// Package manifest loads runtime manifests and target profiles (CUE or JSON),
+// unifies them with the embedded schema and the user's parameters, checks
+// the rules the schema cannot express, and reports every problem at once as
+// Diagnostics with file:line:col and a hint.
+//
+// # Budgets
+//
+// A small CUE file can make the evaluator work for hours: a chain of
+// disjunctions whose combinations multiply, or nested comprehensions of
+// hundreds of thousands of elements. CUE's evaluator cannot be interrupted,
+// so LoadFiles and LoadTarget evaluate in a child process (this same
+// executable, started again; see evaluator.go) that is killed when it goes
+// over its time budget and stops itself when it goes over its memory budget:
+// by default 10 seconds (DefaultTimeBudget) and 512 MiB (DefaultMemoryBudget)
+// per manifest, or what Options.Budget says. Going over is a *BudgetError
+// naming the manifest's files and the limit. The built-in runtimes' manifests
+// evaluate in tens of milliseconds; the child process adds a process start to
+// each evaluation.
+package manifest
