@@ -73,7 +73,7 @@ func (a *app) applyCommand() *cobra.Command {
 
 func (a *app) recoverCommand() *cobra.Command {
 	var f machineFlags
-	var resume bool
+	var resume, discard bool
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Roll back (or, with --resume, finish) an interrupted apply",
@@ -81,11 +81,17 @@ func (a *app) recoverCommand() *cobra.Command {
 			"killed): it runs `dpkg --configure -a` if dpkg was interrupted, then undoes the\n" +
 			"steps that had run, leaving the machine as before the apply. With --resume it runs\n" +
 			"the remaining steps instead (the bundle must still be there). With nothing to\n" +
-			"recover it does nothing.",
+			"recover it does nothing. A journal that cannot be read is never guessed at:\n" +
+			"--discard-journal sets it aside, lets dpkg finish, and reports how the machine\n" +
+			"differs from its state.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
 				return err
+			}
+			if discard {
+				res, err := a.executor(f, false).DiscardJournal(cmd.Context())
+				return a.reportApply(res, err)
 			}
 			res, err := a.executor(f, resume).Recover(cmd.Context(), resume)
 			return a.reportApply(res, err)
@@ -93,6 +99,8 @@ func (a *app) recoverCommand() *cobra.Command {
 	}
 	f.register(cmd, "the bundle directory, when not the one the apply used")
 	cmd.Flags().BoolVar(&resume, "resume", false, "finish the apply instead of rolling it back")
+	cmd.Flags().BoolVar(&discard, "discard-journal", false, "set a damaged journal aside, let dpkg finish, and report how the machine differs from its state (rolls nothing back)")
+	cmd.MarkFlagsMutuallyExclusive("resume", "discard-journal")
 	return cmd
 }
 

@@ -38,9 +38,15 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			if a.json {
-				return a.printJSON(rep)
+				if err := a.printJSON(rep); err != nil {
+					return err
+				}
+			} else {
+				a.printStatus(rep)
 			}
-			a.printStatus(rep)
+			if rep.Journal != "" {
+				return errors.New(rep.Journal)
+			}
 			return nil
 		},
 	}
@@ -55,6 +61,9 @@ func (a *app) printStatus(rep *executor.Report) {
 		b.WriteString("No runtimes installed.\n")
 	} else {
 		fmt.Fprintf(&b, "Target %s, state serial %d\n", rep.Target, rep.Serial)
+	}
+	if rep.Journal != "" {
+		b.WriteString("An apply was interrupted, and its journal cannot be read: the runtimes below may not be as listed.\n")
 	}
 	if p := rep.Interrupted; p != nil {
 		fmt.Fprintf(&b, "An apply of plan %s (pid %d, started %s) was interrupted at %s: run `runtimectl recover`.\n",

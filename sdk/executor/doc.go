@@ -3,16 +3,17 @@
 // instant (a browser tab closing) be rolled back or finished.
 //
 // It runs inside WebVM, where every process spawn is slow, so it is
-// small and does in Go what Go can do: it imports sdk/plan, sdk/state
-// and sdk/service, the standard library and a few small libraries, and
-// never CUE, gRPC, plugins, the planner or lock code (a test enforces
-// it). It reads bundle.json itself for that reason: sdk/bundle also builds
-// bundles from locks, which brings in the lock, manifest and CUE packages. Per
+// small and does in Go what Go can do: it imports sdk/plan, sdk/state,
+// sdk/service and sdk/bundle/format (bundles are read and checked by the
+// same code as `runtimectl bundle verify`), the standard library and a
+// few small libraries, and never CUE, gRPC, plugins, the planner, the
+// resolver or network code (a test enforces it). Per
 // apply it spawns only dpkg: one --unpack and one --configure --pending
 // per install (more only when a package pre-depends on another one of the
 // same install), one --purge per removal, and one --audit after each.
-// Packages are read from dpkg's status file, .deb control files from the
-// .debs, users from the root's /etc/passwd — all without processes.
+// Packages are read from dpkg's status file and its updates journal,
+// .deb control files from the .debs, users from the root's /etc/passwd —
+// all without processes.
 //
 // # Before anything changes
 //
@@ -24,26 +25,48 @@
 //     file's (a machine never applied to has no lineage and serial 0);
 //   - a plan for another architecture than the machine's (the dpkg
 //     package's architecture, as `dpkg --print-architecture` prints);
-//   - a package that would replace an installed version the bundle does
-//     not hold (the replacement could not be undone offline);
+//   - a removal of what runtimekit does not own: a file, an archive's
+//     tree, a service or a package that the state (the ownership ledger)
+//     does not record as installed by runtimekit, whatever digests the
+//     plan gives; a package that is Essential, Protected or of priority
+//     required (the base system); a start or stop of a service neither
+//     the state nor the plan installs;
+//   - a package that would replace an installed version whose .deb the
+//     state does not record by SHA-256, or the bundle does not hold (the
+//     replacement could not be undone offline);
+//   - a .deb whose control file names another package, version or
+//     architecture than the plan, or whose data holds a device node or a
+//     hard link to a file outside the package (read before dpkg sees it);
 //   - a path that escapes: every file path and archive destination is
 //     resolved inside Root with symbolic links followed as the root sees
 //     them, and a link may only point into the directory that holds it
 //     (so /lib -> usr/lib is fine, but /srv/www -> /etc or ../../etc is
 //     refused); paths in /var/lib/runtimekit, /var/lib/dpkg, /proc, /sys
-//     and /dev are refused; ".." never gets past the schema;
+//     and /dev are refused, and so is an archive destination that holds
+//     one of them; ".." never gets past the schema;
 //   - an archive destination that exists, is not empty and is not an
 //     installed runtime's;
 //   - a bundle file that is missing, is a symbolic link, or has another
 //     size or SHA-256 than bundle.json and the plan say (each file the
 //     plan uses is hashed once; the verify-bundle step then has nothing
 //     left to do);
-//   - dpkg with unfinished work (when the plan changes packages).
+//   - dpkg with unfinished work (when the plan changes packages);
+//   - too little free disk space: before its first change an apply
+//     reserves 8 MiB in /var/lib/runtimekit/reserve and frees it the
+//     moment a rollback starts, so that a disk filled by the apply still
+//     leaves room for the rollback's journal and dpkg's database.
+//
+// The state file and the journal are read and written through the root
+// (os.Root); a state file that is a symbolic link, a FIFO or a device is
+// refused, and a damaged one names its .prev copy.
 //
 // # Lock
 //
-// One operation at a time: an flock on /var/lib/runtimekit/lock, with the
-// holder's pid and operation in lock.info beside it. A second apply fails
+// One operation at a time: an flock on the root directory itself (taking
+// it creates nothing, so a refused plan leaves a fresh machine
+// untouched), with the holder's pid and operation in
+// /var/lib/runtimekit/lock.info once the apply has begun (before that,
+// the pid comes from /proc/locks). A second apply fails
 // at once with a [*LockedError] naming them, or waits (Options.Wait). The
 // kernel drops the lock when its holder dies. dpkg's frontend lock
 // (/var/lib/dpkg/lock-frontend, an fcntl lock as apt takes it) is taken
@@ -51,13 +74,28 @@
 // then a refusal, not a failure half way) and held to the end of the
 // operation; dpkg is run with DPKG_FRONTEND_LOCKED=1.
 //
+// # Root
+//
+// With a Root other than "/" (runtimectl apply --root, for staging a VM's
+// disk), runsvdir — and so runsv, svlogd and the services — and exec
+// health probes run chrooted into Root, from the programs installed there.
+// A plan for such a root must install runit before it starts a service:
+// the start is refused otherwise ("runsvdir is not installed in ROOT: the
+// plan must install runit first").
+//
 // # Journal
 //
 // /var/lib/runtimekit/journal.json records the plan's digest, the package
 // set before the apply, and per step its phase (pending, doing, done,
-// undoing, undone) and what its undo needs. It is rewritten (temporary
-// file, fsync, rename, fsync of the directory) before a step starts and
-// after it ends. Before a step is marked doing, its undo data is taken:
+// undoing, undone) and what its undo needs. It is JSON Lines: its first
+// line, written by rename, is the journal as the apply began; each change
+// (a step's phase, the mode) is one line appended and fdatasynced before
+// the executor acts on it, so journaling costs time linear in the steps.
+// A last line cut short by a crash is ignored; any other damage makes it
+// a [*DamagedJournalError], which Apply and Recover refuse to guess past:
+// [Executor.DiscardJournal] (`runtimectl recover --discard-journal`) sets
+// it aside, lets dpkg finish and reports how the machine differs from
+// its state. Before a step is marked doing, its undo data is taken:
 //
 //   - install-packages: which of its packages were not installed (purged
 //     on undo; a package that had only its configuration files left is
@@ -67,9 +105,12 @@
 //     account databases (/etc/passwd, group, shadow, gshadow and their
 //     "-" backups), put back after the purge when the maintainer scripts'
 //     new system users and groups are all that changed in them;
-//   - remove-packages: the packages as they were (reinstalled from the
-//     bundle on undo when it has them, else reported in
-//     Result.Warnings);
+//   - remove-packages: the packages as they were, each with the SHA-256
+//     of its .deb as the state recorded it: the undo reinstalls exactly
+//     that file from the bundle (checking its control file names the
+//     package), and without it the rollback is incomplete and says which
+//     package it could not put back, never installing another .deb of the
+//     same name and version;
 //   - write-file, remove-file: a backup of the file as it was (a hard
 //     link under /var/lib/runtimekit/backup/<plan digest>/; the file is
 //     replaced by rename, so the old bytes are never rewritten), or that
@@ -79,9 +120,10 @@
 //   - services: the definition installed before, whether the service
 //     was enabled and up, whether runsvdir was running, and the
 //     directories the runit backend will create. Undoing the start of the
-//     last service stops the runsvdir the apply started (SIGHUP), and so
-//     does removing the last service: it must not outlive a purge of the
-//     runit package;
+//     last service stops the runsvdir the apply started (SIGHUP, then it
+//     waits for every runsv, svlogd and service under it, and kills what
+//     is left after 10 s), and so does removing the last service: it must
+//     not outlive a purge of the runit package;
 //   - record-state: the state file and its .prev as they were.
 //
 // Every do and undo can be run again after being cut off half way. When
@@ -93,17 +135,25 @@
 // rolled back), the journal is moved into the plan's backup directory in
 // one rename, and the backups are deleted.
 //
-// What a rollback cannot take back is what Debian's own `dpkg --purge`
-// leaves too: files maintainer scripts created outside their packages
-// (runit's /etc/sv/default-syslog, nginx's /var/www/html/index.nginx-
-// debian.html), dpkg's log and -old files, ldconfig's cache. The
-// end-to-end test checks the rollback against exactly that reference.
+// A rollback ends with a check against the journal (verify.go): the
+// package set, dpkg settled, every file and tree a step replaced or
+// removed, and no process the apply started. Where the machine differs,
+// the error (a [*MismatchError]) lists exactly how, instead of saying it
+// is as before. What maintainer scripts made outside their packages
+// (runit's /etc/runit/runsvdir/current and /etc/sv/default-syslog,
+// nginx's /var/www/html/index.nginx-debian.html), which `dpkg --purge`
+// leaves, is removed by the undo of the install (leftovers.go); what a
+// rollback leaves is dpkg's log and -old files and ldconfig's cache. The
+// end-to-end test checks the rollback against that reference.
 //
 // # Recover
 //
 // [Executor.Recover] picks up an interrupted apply: it puts back the
-// policy-rc.d that was in place, runs `dpkg --configure -a` if dpkg was
-// interrupted (dpkg refuses other work until then), and then rolls back
+// policy-rc.d that was in place, waits for a dpkg that still holds its
+// database lock (dpkg is started with a parent-death signal, so it dies
+// with the runtimectl that drives it; another one is waited for, never
+// run over), runs `dpkg --configure -a` if dpkg was interrupted (dpkg
+// refuses other work until then), and then rolls back
 // every step that started — or, with resume, runs the remaining steps
 // (Apply with Options.Resume and the same plan does the same; when a
 // service was started already, runsvdir is started first, since the VM

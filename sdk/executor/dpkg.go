@@ -47,6 +47,11 @@ type pkgState struct {
 	// essential is set for an Essential or Protected package, or one of
 	// priority required: the base system, which no plan may remove.
 	essential bool
+	// recorded is set when dpkg has a record of the package (even one
+	// not installed); want is the first word of its Status (install,
+	// hold, deinstall, purge).
+	recorded bool
+	want     string
 }
 
 func (p pkgState) key() string { return p.Name + ":" + p.Arch }
@@ -69,17 +74,44 @@ func settled(status string) bool {
 // dpkgDB is the package database read from the status file.
 type dpkgDB map[string]pkgState // by name:arch
 
-// readDpkgStatus parses the root's dpkg status file in Go: cheaper than
-// dpkg-query, which is a process.
+// readDpkgStatus reads the package database as dpkg itself would see it,
+// in Go (cheaper than dpkg-query, which is a process): the status file,
+// then the records of dpkg's updates journal (var/lib/dpkg/updates/NNNN)
+// that a dpkg cut off — killed, or out of disk space — had not merged
+// into it yet, in order, each replacing the package's record.
 func (f *fsroot) readDpkgStatus() (dpkgDB, error) {
 	b, err := f.r.ReadFile(dpkgStatus)
 	if errors.Is(err, fs.ErrNotExist) {
-		return dpkgDB{}, nil
-	}
-	if err != nil {
+		b = nil
+	} else if err != nil {
 		return nil, fmt.Errorf("read dpkg status: %w", err)
 	}
 	db := dpkgDB{}
+	db.merge(b)
+	entries, err := f.readDir(dpkgUpdates)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); n != "" && strings.Trim(n, "0123456789") == "" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names) // dpkg names them with a fixed number of digits
+	for _, n := range names {
+		u, err := f.r.ReadFile(dpkgUpdates + "/" + n)
+		if err != nil {
+			return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
+		}
+		db.merge(u)
+	}
+	return db, nil
+}
+
+// merge reads status records (of the status file or an update), each
+// replacing what db held for its package.
+func (db dpkgDB) merge(b []byte) {
 	for _, para := range bytes.Split(b, []byte("\n\n")) {
 		var p pkgState
 		for _, line := range strings.Split(string(para), "\n") {
@@ -101,16 +133,17 @@ func (f *fsroot) readDpkgStatus() (dpkgDB, error) {
 				p.essential = p.essential || v == "required"
 			case "Status":
 				if w := strings.Fields(v); len(w) == 3 {
+					p.want = w[0]
 					p.Status = w[2]
 					p.Reinstreq = w[1] == "reinstreq"
 				}
 			}
 		}
 		if p.Name != "" {
+			p.recorded = true
 			db[p.key()] = p
 		}
 	}
-	return db, nil
 }
 
 func (db dpkgDB) get(name, arch string) pkgState {

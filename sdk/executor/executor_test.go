@@ -441,16 +441,25 @@ func TestRefusals(t *testing.T) {
 		}, "libfoo1_1.0-1_i386.deb: missing"},
 		{"symlinked deb", func(e *env, p *plan.Plan) {
 			path := filepath.Join(e.bundle, "debs", "foo_1.0-1_i386.deb")
-			os.Rename(path, path+".real")
-			os.Symlink(path+".real", path)
+			real := filepath.Join(filepath.Dir(e.bundle), "foo.deb.real")
+			os.Rename(path, real)
+			os.Symlink(real, path)
 		}, "is a symbolic link"},
 		{"artifact not in bundle", func(e *env, p *plan.Plan) {
+			os.Remove(filepath.Join(e.bundle, e.bfiles[0].Path))
 			e.bfiles = e.bfiles[1:] // drop the archive
 			e.writeIndex()
 		}, "archive app  (sha256"},
 		{"archive destination taken", func(e *env, p *plan.Plan) {
 			e.write("opt/app/data", "someone's\n", 0o644)
 		}, "no installed runtime owns it"},
+		{"file the bundle does not list", func(e *env, p *plan.Plan) {
+			os.WriteFile(filepath.Join(e.bundle, "debs", "extra.deb"), []byte("x"), 0o644)
+		}, "debs/extra.deb: file not listed in bundle.json"},
+		{"entry listed twice", func(e *env, p *plan.Plan) {
+			e.bfiles = append(e.bfiles, e.bfiles[0])
+			e.writeIndex()
+		}, "listed twice"},
 		{"dpkg interrupted", func(e *env, p *plan.Plan) {
 			e.write(dpkgUpdates+"/0003", "x", 0o644)
 		}, "dpkg has unfinished work"},

@@ -35,7 +35,26 @@ func TestMain(m *testing.M) {
 	if p := os.Getenv(lockHolderEnv); p != "" {
 		os.Exit(lockHolderMain(p))
 	}
-	os.Exit(m.Run())
+	tmp, err := os.MkdirTemp("", "executor-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if tmp, err = filepath.EvalSymlinks(tmp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Setenv("TMPDIR", tmp)
+	code := m.Run()
+	probs := hostProblems(tmp)
+	os.RemoveAll(tmp)
+	if len(probs) > 0 {
+		fmt.Fprintf(os.Stderr, "the tests did not leave the host as they found it:\n\t%s\n", strings.Join(probs, "\n\t"))
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // fakeDpkgProg writes a script that runs this test binary as dpkg.

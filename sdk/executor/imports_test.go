@@ -24,13 +24,19 @@ func TestImports(t *testing.T) {
 		"github.com/runtimekit/runtimekit/manifest",
 		"github.com/runtimekit/runtimekit/sdk/planner",
 		"github.com/runtimekit/runtimekit/sdk/host",
-		"github.com/runtimekit/runtimekit/sdk/lock",
+		"github.com/runtimekit/runtimekit/sdk/locker",
 		"github.com/runtimekit/runtimekit/sdk/debian",
-		"github.com/runtimekit/runtimekit/sdk/bundle",
+		"github.com/runtimekit/runtimekit/sdk/bundle", // the fetcher; its format package is sdk/bundle/format
 		"github.com/runtimekit/runtimekit/sdk/internal",
 		"net/http",
 	}
+	// Format packages the executor reads documents with: below a
+	// forbidden prefix, but free of network and CUE code.
+	allowed := map[string]bool{"github.com/runtimekit/runtimekit/sdk/bundle/format": true}
 	for _, dep := range strings.Fields(string(out)) {
+		if allowed[dep] {
+			continue
+		}
 		for _, f := range forbidden {
 			if dep == f || strings.HasPrefix(dep, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f)) {
 				t.Errorf("sdk/executor imports %s (through some dependency): it must stay out of the in-VM executor", dep)

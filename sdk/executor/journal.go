@@ -87,6 +87,9 @@ type undoData struct {
 	// install-packages: the account databases, to which maintainer
 	// scripts add system users.
 	Accounts []accountFile `json:"accounts,omitempty"`
+	// install-packages: the listing of the directories maintainer
+	// scripts write to, taken before (see leftovers.go).
+	Tree string `json:"tree,omitempty"`
 
 	// write-file, remove-file: the resolved path, what was there, the
 	// directories the step created (parents first; also for archives,

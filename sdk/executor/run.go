@@ -31,8 +31,8 @@ type run struct {
 	controls map[string]*debControl // .deb control files checked by preflight, by SHA-256
 	// repairErr is a failed `dpkg --configure -a` of a recovery.
 	repairErr error
-	res      *Result
-	start    time.Time
+	res       *Result
+	start     time.Time
 }
 
 // Apply runs a plan (its JSON bytes, as `runtimectl plan` writes them).

@@ -128,7 +128,7 @@ func (e *Executor) Status(ctx context.Context) (*Report, error) {
 			rr.Services = append(rr.Services, sr)
 		}
 		for _, hc := range rt.Health {
-			res, err := service.Probe(ctx, hc)
+			res, err := service.Prober{Root: e.opts.Root}.Probe(ctx, hc)
 			hr := HealthReport{Name: hc.Name, Kind: hc.Kind, Target: res.Target, Healthy: res.Healthy, Reason: res.Reason, Took: res.Took}
 			if err != nil {
 				hr.Healthy, hr.Reason = false, err.Error()

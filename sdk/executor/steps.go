@@ -59,6 +59,10 @@ func (r *run) prepare(ctx context.Context, i int) error {
 			if u.Accounts, err = r.saveAccounts(backup); err != nil {
 				return err
 			}
+			u.Tree = backup + ".tree"
+			if err := r.saveTree(u.Tree); err != nil {
+				return err
+			}
 		}
 	case plan.KindRemovePackages:
 		db, err := r.fs.readDpkgStatus()
@@ -452,18 +456,20 @@ func (r *run) undo(ctx context.Context, i int) error {
 		return nil
 	case plan.KindStartService:
 		name := s.Inputs.ServiceName
+		var err error
 		if !u.WasUp {
-			if err := ignoreNotInstalled(svc.Stop(ctx, name)); err != nil {
-				return err
-			}
+			err = ignoreNotInstalled(svc.Stop(ctx, name))
 		}
-		if !u.WasEnabled {
-			if err := svc.Disable(ctx, name); err != nil {
-				return err
-			}
+		if !u.WasEnabled && err == nil {
+			err = svc.Disable(ctx, name)
 		}
 		if u.SupervisorDown {
-			return r.stopSupervisor(ctx, u.Created)
+			// Whatever the service did, the runsvdir this apply started
+			// goes, with every process under it.
+			return errors.Join(err, r.stopSupervisor(ctx, u.Created))
+		}
+		if err != nil {
+			return err
 		}
 		r.removeCreated(u.Created)
 		return nil
@@ -738,7 +744,7 @@ func (r *run) undoInstall(ctx context.Context, s *plan.Step, u *undoData) error 
 	}
 	var purge, remove []string
 	var broken []debToInstall // cut off in the middle of their unpack
-	force := false
+	force, ghosts := false, false
 	for _, p := range slices.Backward(u.New) {
 		cur := db.get(p.Name, p.Arch)
 		switch {
@@ -746,6 +752,11 @@ func (r *run) undoInstall(ctx context.Context, s *plan.Step, u *undoData) error 
 			remove = append(remove, p.key()) // back to config-files, as it was
 		case p.Status != "config-files" && cur.Status != "not-installed":
 			purge = append(purge, p.key())
+		case p.Status == "not-installed" && cur.recorded && cur.want != "purge":
+			// dpkg recorded the package (selected for install) but had
+			// no room or time to unpack it: its record goes too.
+			purge = append(purge, p.key())
+			ghosts = true
 		}
 		if cur.Reinstreq || cur.Status == "half-installed" {
 			// dpkg removes such a package only after it is unpacked
@@ -805,11 +816,25 @@ func (r *run) undoInstall(ctx context.Context, s *plan.Step, u *undoData) error 
 	if err := r.restoreAccounts(u.Accounts); err != nil {
 		return err
 	}
+	if u.Tree != "" && len(purge)+len(remove) > 0 {
+		gone, err := r.removeLeftovers(u.Tree)
+		if len(gone) > 0 {
+			r.progress("      removed %d paths the packages' maintainer scripts had made: %s", len(gone), strings.Join(gone, " "))
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if len(u.Replaced) > 0 {
 		return r.reinstall(ctx, s, u.Replaced)
 	}
 	if len(purge)+len(remove) > 0 {
-		return r.withDpkg(ctx, func() error { return r.dpkg.audit(ctx) })
+		return r.withDpkg(ctx, func() error {
+			if err := r.settleTriggers(ctx, s.ID, ghosts); err != nil {
+				return err
+			}
+			return r.dpkg.audit(ctx)
+		})
 	}
 	return nil
 }
@@ -897,4 +922,27 @@ func (r *run) reinstall(ctx context.Context, s *plan.Step, pkgs []pkgState) erro
 		}
 		return r.dpkg.audit(ctx)
 	})
+}
+
+// settleTriggers finishes what an interrupted unpack leaves on packages
+// that stay, so that dpkg's database is as before the install: triggers
+// pending (libc-bin's ldconfig, activated by a library that was unpacked
+// and is purged now), and, when ghosts is set, the records of packages
+// purged without ever having been unpacked, which dpkg drops only at its
+// next write of the database. One `dpkg --configure --pending` does both.
+func (r *run) settleTriggers(ctx context.Context, step string, ghosts bool) error {
+	db, err := r.fs.readDpkgStatus()
+	if err != nil {
+		return err
+	}
+	need := ghosts
+	for _, p := range db {
+		need = need || p.Status == "triggers-pending" || p.Status == "triggers-awaited"
+	}
+	if !need {
+		return nil
+	}
+	r.progress("      settling dpkg's database (pending triggers, records of packages never unpacked)")
+	_, err = r.dpkgRun(ctx, step, "purge", "--configure", "--pending", "--force-confdef", "--force-confold")
+	return err
 }
