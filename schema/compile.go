@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -65,6 +66,11 @@ func compile(name string) (*jsonschema.Schema, error) {
 // decodes it into v with unknown fields refused: the one way runtimekit
 // reads its documents (locks, plans, state, bundle indexes).
 func Decode(name string, b []byte, v any) error {
+	// encoding/json replaces invalid UTF-8 with U+FFFD without a word: a
+	// path or name would silently become another one.
+	if !utf8.Valid(b) {
+		return fmt.Errorf("not valid UTF-8 (at byte %d): runtimekit documents are UTF-8 JSON", invalidUTF8At(b))
+	}
 	var doc any
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return fmt.Errorf("not JSON: %w", err)
@@ -171,4 +177,17 @@ func Encode(v any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not
+// valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }

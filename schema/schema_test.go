@@ -131,3 +131,14 @@ func compileSample(t *testing.T, ctx *cue.Context, name string) cue.Value {
 	}
 	return v
 }
+
+// TestDecodeRefusesInvalidUTF8: a document with bytes that are not UTF-8
+// is refused, never decoded with the bytes replaced.
+func TestDecodeRefusesInvalidUTF8(t *testing.T) {
+	b := []byte("{\"formatVersion\": 1, \"lineage\": \"\", \"serial\": 0, \"target\": \"x\xff\", \"runtimes\": []}")
+	var v map[string]any
+	err := schema.Decode("state.schema.json", b, &v)
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8 (at byte 61)") {
+		t.Fatalf("want a refusal naming the byte, got %v (decoded %v)", err, v)
+	}
+}

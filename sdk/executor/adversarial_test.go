@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/runtimekit/runtimekit/sdk/plan"
@@ -248,5 +249,68 @@ func TestStateThroughRoot(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(outside); string(b) != "the host's file\n" {
 		t.Errorf("the host's file changed: %q", b)
+	}
+}
+
+// TestRefusesWritesItMustNot: paths that pass the plan's own rules as
+// written but not as the machine resolves them, and targets that a rename
+// would destroy.
+func TestRefusesWritesItMustNot(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(e *env, p *plan.Plan)
+		want  string
+	}{
+		{"a link inside /etc leading to the account files", func(e *env, p *plan.Plan) {
+			os.Symlink(".", filepath.Join(e.root, "etc/foo"))
+			p.Steps[3].Inputs.File = fileInput("/etc/foo/passwd", confContent, "managed")
+			p.Steps[3].ID = "write-file:/etc/foo/passwd"
+		}, "resolves to /etc/passwd is"},
+		{"a FIFO where the file goes", func(e *env, p *plan.Plan) {
+			os.MkdirAll(filepath.Join(e.root, "etc/runtimekit/foo"), 0o755)
+			if err := syscall.Mkfifo(filepath.Join(e.root, "etc/runtimekit/foo/foo.conf"), 0o644); err != nil {
+				e.t.Fatal(err)
+			}
+		}, "is a FIFO, not a regular file: refusing to replace it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := e.installPlan("", 0)
+			tt.setup(e, p)
+			before := e.snapshot()
+			_, err := e.executor(nil).Apply(t.Context(), e.anyPlanJSON(p))
+			var re *RefusedError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want a refusal saying %q, got %v", tt.want, err)
+			}
+			if d := diffSnapshots(before, e.snapshot()); d != "" {
+				t.Errorf("a refused plan changed the root:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestReapplyKeepsEditedManagedFile: a managed file the user edited after
+// runtimekit wrote it is kept on a re-apply and reported, as dpkg keeps an
+// edited conffile, never silently overwritten.
+func TestReapplyKeepsEditedManagedFile(t *testing.T) {
+	e, st := installed(t)
+	e.write("etc/runtimekit/foo/foo.conf", "listen 9090; # mine\n", 0o644)
+	p := e.installPlan(st.Lineage, st.Serial)
+	p.Steps[3].Inputs.File = fileInput("/etc/runtimekit/foo/foo.conf", "listen 8081;\n", "managed")
+	res, err := e.executor(nil).Apply(t.Context(), e.planJSON(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read("etc/runtimekit/foo/foo.conf"); got != "listen 9090; # mine\n" {
+		t.Errorf("the user's edit was overwritten: %q", got)
+	}
+	found := false
+	for _, k := range res.Kept {
+		found = found || (k.Path == "/etc/runtimekit/foo/foo.conf" && strings.Contains(k.Reason, "changed since runtimekit wrote it"))
+	}
+	if !found {
+		t.Errorf("the kept file is not reported: %+v", res.Kept)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -13,10 +14,6 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
-
-// reserved are directories a plan may not write into: runtimekit's own
-// records, dpkg's database, and kernel file systems.
-var reserved = []string{dataDir, "var/lib/dpkg", "proc", "sys", "dev"}
 
 // loadState reads the state file through the root (a symbolic link in
 // the way resolves inside it, never to the host's files), refusing
@@ -362,8 +359,10 @@ func (r *run) checkStep(s *plan.Step, db dpkgDB, led ledger, add func(step, path
 		if sha256Hex([]byte(f.Content)) != f.SHA256 {
 			add(s.ID, f.Path, "the content does not have the sha256 the plan gives (%s)", f.SHA256)
 		}
-		if fi, err := r.fs.r.Lstat(rel); err == nil && fi.IsDir() {
-			add(s.ID, f.Path, "is a directory")
+		if fi, err := r.fs.r.Lstat(rel); err == nil && !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
+			// Replaced by rename, it would be gone: a FIFO, a device or a
+			// directory is never a file a plan writes.
+			add(s.ID, f.Path, "is %s, not a regular file: refusing to replace it", durable.Describe(fi.Mode()))
 		}
 	case plan.KindExtractArchive, plan.KindRemoveArchive:
 		a := s.Inputs.Archive
@@ -374,12 +373,6 @@ func (r *run) checkStep(s *plan.Step, db dpkgDB, led ledger, add func(step, path
 		if rel == "." {
 			add(s.ID, a.Dest, "the archive destination cannot be the root")
 			return
-		}
-		for _, res := range reserved {
-			if within(res, rel) {
-				add(s.ID, a.Dest, "holds %s, where plans may not write", abs(res))
-				return
-			}
 		}
 		if s.Kind == plan.KindRemoveArchive && !led.archives[a.Dest] {
 			add(s.ID, a.Dest, "%s", notOwned)
@@ -420,11 +413,15 @@ func (r *run) checkPath(step, p string, add func(step, path, format string, args
 		add(step, p, "%v", err)
 		return "", false
 	}
-	for _, res := range reserved {
-		if within(rel, res) || within(relOf(p), res) {
-			add(step, p, "lies in %s, where plans may not write", abs(res))
-			return "", false
-		}
+	// The plan's own rules, again on the path as the machine resolves it
+	// (a link may lead an innocent-looking path into a protected place).
+	if why := plan.ProtectedPath(abs(rel)); why != "" {
+		add(step, p, "resolves to %s", why)
+		return "", false
+	}
+	if self, err := os.Executable(); err == nil && r.fs.host(rel) == self {
+		add(step, p, "is this runtimectl, which plans may not write or remove")
+		return "", false
 	}
 	return rel, true
 }

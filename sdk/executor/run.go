@@ -51,7 +51,7 @@ func (e *Executor) Apply(ctx context.Context, planJSON []byte) (*Result, error) 
 	start := time.Now()
 	p, err := plan.Parse(planJSON)
 	if err != nil {
-		return nil, &RefusedError{Problems: []Problem{{Reason: "invalid plan: " + err.Error()}}}
+		return nil, &RefusedError{Problems: parseProblems(err)}
 	}
 	digest := sha256Hex(planJSON)
 	f, err := openFSRoot(e.opts.Root)
@@ -754,4 +754,22 @@ func (r *run) restoreSaved(s *savedFile, rel string) error {
 	default:
 		return r.fs.putBack(s.Backup, rel)
 	}
+}
+
+// parseProblems turns plan.Parse's refusal into problems: one per rule a
+// step breaks (plan.Problems), or one for a plan that is not a plan.
+func parseProblems(err error) []Problem {
+	var ps plan.Problems
+	if !errors.As(err, &ps) {
+		return []Problem{{Reason: "invalid plan: " + err.Error()}}
+	}
+	out := make([]Problem, len(ps))
+	for i, p := range ps {
+		reason := p.Reason
+		if p.Step == "" {
+			reason = "invalid plan: " + reason
+		}
+		out[i] = Problem{Step: p.Step, Reason: reason}
+	}
+	return out
 }

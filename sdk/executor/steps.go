@@ -97,6 +97,10 @@ func (r *run) prepare(ctx context.Context, i int) error {
 			u.Kept = "a user-config file that already exists is kept as it is"
 		case fi.IsDir():
 			return fmt.Errorf("%s is a directory", f.Path)
+		case r.editedSince(f.Path, rel):
+			// As dpkg keeps an edited conffile (--force-confold): the
+			// user's edit wins, and the result says so.
+			u.Kept = "changed since runtimekit wrote it: kept, and the plan's new version was not written"
 		default:
 			if u.Saved, err = r.setAside(rel, backup); err != nil {
 				return err
@@ -945,4 +949,22 @@ func (r *run) settleTriggers(ctx context.Context, step string, ghosts bool) erro
 	r.progress("      settling dpkg's database (pending triggers, records of packages never unpacked)")
 	_, err = r.dpkgRun(ctx, step, "purge", "--configure", "--pending", "--force-confdef", "--force-confold")
 	return err
+}
+
+// editedSince reports whether the file at rel, which runtimekit wrote
+// (the state records it), no longer has the digest it was written with.
+func (r *run) editedSince(planPath, rel string) bool {
+	if r.st == nil {
+		return false
+	}
+	for _, rt := range r.st.Runtimes {
+		for _, f := range rt.Files {
+			if f.Path != planPath {
+				continue
+			}
+			sum, err := r.fs.hashRel(rel)
+			return err == nil && sum != f.SHA256
+		}
+	}
+	return false
 }
