@@ -45,7 +45,11 @@ func Load(path string) (s *State, exists bool, err error) {
 	}
 	s, err = Parse(b)
 	if err != nil {
-		return nil, true, fmt.Errorf("state %s: %w", path, err)
+		hint := ""
+		if fi, serr := os.Stat(path + ".prev"); serr == nil && fi.Mode().IsRegular() {
+			hint = fmt.Sprintf("\nthe state before the last apply is in %s: check it and copy it over %s to go back to it", path+".prev", path)
+		}
+		return nil, true, fmt.Errorf("state %s is damaged: %w%s", path, err, hint)
 	}
 	return s, true, nil
 }

@@ -70,3 +70,24 @@ func TestInvalidStateRefused(t *testing.T) {
 		t.Errorf("Load of a bad state: want an error naming %s, got %v", path, err)
 	}
 }
+
+// TestLoadDamagedNamesPrev: a damaged state file's error names the copy
+// of the state before the last apply, the way back.
+func TestLoadDamagedNamesPrev(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	good := state.New("webvm-i386")
+	if err := state.Save(path, good); err != nil {
+		t.Fatal(err)
+	}
+	if err := state.Save(path, good); err != nil { // the first becomes .prev
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("{garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := state.Load(path)
+	if err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), path+".prev") {
+		t.Fatalf("want an error naming %s.prev, got %v", path, err)
+	}
+}
