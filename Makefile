@@ -5,7 +5,7 @@ GO      ?= go
 PLUGINS := $(notdir $(wildcard plugins/*))
 BIN     := bin
 
-.PHONY: build build-386 build-vm test bench clean
+.PHONY: build build-386 build-vm test fuzz bench clean
 
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/runtimectl $(foreach p,$(PLUGINS),./plugins/$(p)/cmd/runtimectl-plugin-$(p))
@@ -22,7 +22,12 @@ build-vm:
 
 test:
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -timeout 60m ./...
+
+# Every fuzz target in turn, FUZZTIME each (see scripts/fuzz.sh).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
 
 # Whole-process benchmarks against their targets; see README.
 bench: build
