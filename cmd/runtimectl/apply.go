@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,11 +10,6 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/executor"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
-
-// envCrashAt is the executor's fault-injection hook for crash tests (see
-// executor.Options.CrashAt): "<step-id>[:<phase>]" makes runtimectl kill
-// itself there. It has no use outside tests.
-const envCrashAt = "RUNTIMEKIT_CRASH_AT"
 
 // machineFlags are the flags of the commands that act on the machine.
 type machineFlags struct {
@@ -32,10 +26,12 @@ func (f *machineFlags) register(cmd *cobra.Command, bundleHelp string) {
 }
 
 func (a *app) executor(f machineFlags, resume bool) *executor.Executor {
-	return executor.New(executor.Options{
+	opts := executor.Options{
 		Root: f.root, StatePath: f.statePath, BundleDir: f.bundle, Wait: f.wait, Resume: resume,
-		Progress: a.stderr, Logger: a.logger(), CrashAt: os.Getenv(envCrashAt),
-	})
+		Progress: a.stderr, Logger: a.logger(),
+	}
+	setCrashAt(&opts)
+	return executor.New(opts)
 }
 
 func (a *app) applyCommand() *cobra.Command {

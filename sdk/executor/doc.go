@@ -200,10 +200,12 @@
 //
 // # Fault injection
 //
-// Options.CrashAt ("<step-id>[:<phase>]", set by runtimectl from
+// In binaries built with -tags crashtest, Options.CrashAt
+// ("<step-id>[:<phase>]", set by such a runtimectl from
 // RUNTIMEKIT_CRASH_AT) makes the process SIGKILL itself at that point —
 // and, for the dpkg phases, kill dpkg first once it has started changing
 // its database — so that tests can cut an apply at any step boundary or
-// inside dpkg and check what Recover makes of it. It has no other effect
-// and must not be set outside tests.
+// inside dpkg and check what Recover makes of it. It has no other effect.
+// Other builds, the runtimectl shipped into the VM among them, have no
+// CrashAt and no code that kills the process on purpose.
 package executor

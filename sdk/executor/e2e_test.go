@@ -38,7 +38,7 @@ import (
 // tools are the binaries the tests need, built once.
 type tools struct {
 	host    string // runtimectl for the host, with the nginx, node and python plugins pinned beside it
-	vm      string // runtimectl for linux/386
+	vm      string // runtimectl for linux/386, with the crash hook (-tags crashtest)
 	httpget string // linux/386 helper: GET a URL
 	cache   string
 }
@@ -84,7 +84,9 @@ func buildTools(t *testing.T) *tools {
 		}{
 			{nil, []string{"-o", filepath.Dir(tl.host) + "/", "../../cmd/runtimectl", "../../plugins/nginx/cmd/runtimectl-plugin-nginx",
 				"../../plugins/node/cmd/runtimectl-plugin-node", "../../plugins/python/cmd/runtimectl-plugin-python"}},
-			{i386, []string{"-ldflags=-s -w", "-o", tl.vm, "../../cmd/runtimectl"}},
+			// crashtest: the crash tests kill this runtimectl with
+			// RUNTIMEKIT_CRASH_AT, which builds without the tag ignore.
+			{i386, []string{"-tags", "crashtest", "-ldflags=-s -w", "-o", tl.vm, "../../cmd/runtimectl"}},
 			{i386, []string{"-o", tl.httpget, "./testdata/httpget"}},
 		} {
 			if buildErr = gobuild(b.env, b.args...); buildErr != nil {

@@ -48,20 +48,16 @@ type Options struct {
 	// Health waits for a health check; default the Wait of a
 	// service.Prober on Root, which runs exec probes chrooted into it.
 	Health func(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error
-	// CrashAt is a fault-injection hook for crash tests: the process
-	// kills itself with SIGKILL, as if the VM's tab had closed, at a
-	// point named "<step-id>[:<phase>]". Phases: before (the default:
-	// journal says doing, nothing done yet), after (done, not yet
-	// journaled), done (journaled), unpack and configure (while that dpkg
-	// run of an install-packages step is working: dpkg is killed too),
-	// purge (the same for a remove-packages step or an undo's purge),
-	// unpacked (between unpack and configure), undo (journal says
-	// undoing), undone. runtimectl sets it from RUNTIMEKIT_CRASH_AT.
-	// Never set it outside tests.
-	CrashAt string
+	// crashOptions holds CrashAt, the crash tests' fault injection, in
+	// binaries built with -tags crashtest only (fault_crashtest.go). In
+	// every other build it is empty: the runtimectl shipped into the VM
+	// has no option, and reads no environment variable, that makes it
+	// kill itself.
+	crashOptions
 
-	// hook replaces CrashAt in this package's tests: an error it returns
-	// makes Apply or Recover stop on the spot, as a crash would.
+	// hook stops Apply or Recover at a crash point in this package's
+	// tests (in every build): an error it returns makes them stop on the
+	// spot, as a crash would.
 	hook func(step, phase string) error
 }
 
