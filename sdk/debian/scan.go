@@ -178,7 +178,10 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 	case bytes.HasPrefix(magic, []byte("BZh")):
 		return bzip2.NewReader(br), nop, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		// No larger window than a .deb member may ask for (see
+		// maxWindow): the decoder's default, 512 MiB, lets a few
+		// hundred bytes of header take that much memory.
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow))
 		if err != nil {
 			return nil, nil, fmt.Errorf("zstd: %w", err)
 		}
@@ -252,8 +255,12 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 			}
 			if cur != fNone {
 				// Folded relation fields join with a space; the
-				// ", " separators are on the lines themselves.
-				st.buf = append(st.buf, ' ')
+				// ", " separators are on the lines themselves. A
+				// field whose value starts on the next line
+				// ("Depends:\n libc6") gets no leading space.
+				if st.end[cur] > st.start[cur] {
+					st.buf = append(st.buf, ' ')
+				}
 				st.buf = append(st.buf, bytes.TrimSpace(b)...)
 				st.end[cur] = int32(len(st.buf))
 			}
