@@ -117,14 +117,3 @@ func TestLoadCancelled(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 }
-
-// A real manifest fits in a quarter of the default memory budget: the
-// memory watch counts what evaluation uses, not the address space the Go
-// runtime reserves.
-func TestNormalManifestWithinSmallBudget(t *testing.T) {
-	_, err := manifest.LoadFile(context.Background(), "../plugins/nginx/manifest.cue",
-		manifest.Options{Budget: manifest.Budget{Time: 10 * time.Second, Memory: 128 << 20}})
-	if err != nil {
-		t.Fatal(err)
-	}
-}

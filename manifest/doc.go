@@ -8,12 +8,14 @@
 // A small CUE file can make the evaluator work for hours: a chain of
 // disjunctions whose combinations multiply, or nested comprehensions of
 // hundreds of thousands of elements. CUE's evaluator cannot be interrupted,
-// so LoadFiles and LoadTarget evaluate in a child process (this same
-// executable, started again; see evaluator.go) that is killed when it goes
-// over its time budget and stops itself when it goes over its memory budget:
-// by default 10 seconds (DefaultTimeBudget) and 512 MiB (DefaultMemoryBudget)
-// per manifest, or what Options.Budget says. Going over is a *BudgetError
-// naming the manifest's files and the limit. The built-in runtimes' manifests
-// evaluate in tens of milliseconds; the child process adds a process start to
-// each evaluation.
+// so LoadFiles and LoadTarget evaluate a manifest in a child process (this
+// same executable, started again; see evaluator.go) that is killed when it
+// goes over its time budget and stops itself when it goes over its memory
+// budget: by default 10 seconds (DefaultTimeBudget) and 512 MiB
+// (DefaultMemoryBudget) per manifest, or what Options.Budget says. Going
+// over is a *BudgetError naming the manifest's files and the limit. A
+// plain manifest (data and params only: no `for`, import, call, reference
+// other than params.NAME or disjunction outside params; see precheck.go),
+// whose syntax bounds its evaluation, is evaluated in this process, without
+// the child's start-up cost; the built-in runtimes' manifests are plain.
 package manifest

@@ -38,14 +38,29 @@ func corpus(t testing.TB) map[string][]byte {
 	return out
 }
 
-// loadInProcess is LoadFiles without the child process.
+// loadInProcess is LoadFiles always in this process, loadInChild always
+// in a child process.
 func loadInProcess(files map[string][]byte, params map[string]any) (*Manifest, error) {
 	return finishRuntime(evalRuntime(files, params))
 }
 
-// LoadFiles, which evaluates in a child process, gives exactly what
-// evaluating in place gives: values, parameter types, positions and
-// diagnostics.
+func loadInChild(ctx context.Context, files map[string][]byte, params map[string]any, b Budget) (*Manifest, error) {
+	req := &evalRequest{Kind: kindRuntime, Files: files}
+	if len(params) > 0 {
+		req.Params = map[string]typedValue{}
+		for k, v := range params {
+			req.Params[k] = typedValue{v}
+		}
+	}
+	resp, err := evaluate(ctx, "manifest", req, b.withDefaults(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return finishRuntime(resp)
+}
+
+// Evaluating in a child process gives exactly what evaluating in place
+// gives: values, parameter types, positions and diagnostics.
 func TestChildMatchesInProcess(t *testing.T) {
 	ctx := context.Background()
 	type result struct {
@@ -63,7 +78,7 @@ func TestChildMatchesInProcess(t *testing.T) {
 		for _, params := range []map[string]any{nil, {"port": float64(8081)}, {"app": "/srv/app", "colour": []any{"x", 1.5, true, nil}}} {
 			files := map[string][]byte{filepath.Base(name): src}
 			want := run(loadInProcess(files, params))
-			got := run(LoadFiles(ctx, files, Options{Params: params}))
+			got := run(loadInChild(ctx, files, params, Budget{}))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s with %v: child differs from in-process (-in-process +child):\n%s", name, params, diff)
 			}
@@ -75,9 +90,12 @@ func TestChildMatchesInProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		files := map[string][]byte{filepath.Base(name): src}
-		resp := evalTarget(files)
-		want, werr := finishTarget(resp)
-		got, gerr := LoadTarget(ctx, files)
+		want, werr := finishTarget(evalTarget(files))
+		resp, gerr := evaluate(ctx, "target profile", &evalRequest{Kind: kindTarget, Files: files}, Budget{}.withDefaults(), nil)
+		var got *Target
+		if gerr == nil {
+			got, gerr = finishTarget(resp)
+		}
 		if werr != nil || gerr != nil {
 			t.Fatalf("%s: in-process error %v, child error %v", name, werr, gerr)
 		}
@@ -146,5 +164,19 @@ func TestTargetBudget(t *testing.T) {
 	}
 	if diff := cmp.Diff(&BudgetError{What: "target profile", Files: []string{"t.cue"}, Time: time.Second}, be); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// A real manifest fits in a quarter of the default memory budget: the
+// memory watch counts what evaluation uses, not the address space the Go
+// runtime reserves.
+func TestChildWithinSmallBudget(t *testing.T) {
+	src, err := os.ReadFile("../plugins/nginx/manifest.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadInChild(context.Background(), map[string][]byte{"manifest.cue": src}, nil,
+		Budget{Time: 10 * time.Second, Memory: 128 << 20}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -73,10 +73,12 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 // FuzzLoad loads CUE and JSON manifests under a budget. It asserts that
-// evaluation never crashes (an error is Diagnostics, a budget error or a
-// plain error, never a dead evaluator), that evaluating in the child
-// process gives what evaluating in place gives, and that an accepted
-// manifest written back as JSON loads to itself.
+// evaluation never crashes (an error is Diagnostics or a budget error,
+// never a dead evaluator or another error), that the two ways of
+// evaluating agree (a plain manifest, which LoadFiles evaluates in this
+// process, gives the same in a child process; any other, evaluated in the
+// child, gives the same in place once it has shown it fits the budget),
+// and that an accepted manifest written back as JSON loads to itself.
 func FuzzLoad(f *testing.F) {
 	for name, src := range corpus(f) {
 		f.Add(filepath.Ext(name) == ".json", src)
@@ -95,6 +97,9 @@ func FuzzLoad(f *testing.F) {
 		m, err := LoadFiles(ctx, files, Options{Budget: fuzzBudget})
 		var be *BudgetError
 		if errors.As(err, &be) {
+			if plainManifest(files, nil) {
+				t.Errorf("a plain manifest went over the budget: %v", err)
+			}
 			if !strings.Contains(err.Error(), name) {
 				t.Errorf("budget error does not name %s: %v", name, err)
 			}
@@ -113,10 +118,17 @@ func FuzzLoad(f *testing.F) {
 				t.Errorf("diagnostic without a summary: %+v", d)
 			}
 		}
-		// Within the budget in the child, so cheap enough to evaluate in
-		// place, where the fuzzer sees the evaluator's coverage.
-		if diff := cmp.Diff(outcomeOf(loadInProcess(files, nil)), outcomeOf(m, err)); diff != "" {
-			t.Fatalf("child differs from in-process (-in-process +child):\n%s", diff)
+		var other outcome
+		if plainManifest(files, nil) {
+			other = outcomeOf(loadInChild(ctx, files, nil, fuzzBudget))
+		} else {
+			// Within the budget in the child, so cheap enough to
+			// evaluate in place, where the fuzzer sees the evaluator's
+			// coverage.
+			other = outcomeOf(loadInProcess(files, nil))
+		}
+		if diff := cmp.Diff(other, outcomeOf(m, err)); diff != "" {
+			t.Fatalf("in-process and child evaluations differ (-other +LoadFiles):\n%s", diff)
 		}
 		if err == nil {
 			checkJSONRoundTrip(t, m)

@@ -73,14 +73,19 @@ func NewLoader() (*Loader, error) {
 // LoadFiles loads a manifest from named source files (.cue or .json; several
 // .cue files form one package). The returned error is a Diagnostics when the
 // manifest itself is at fault, listing every problem found, and a
-// *BudgetError when its evaluation went over opts.Budget. Evaluation runs in
-// a child process (see evaluator.go).
+// *BudgetError when its evaluation went over opts.Budget. A manifest whose
+// evaluation its syntax bounds is evaluated in this process (see
+// precheck.go); any other in a child process, under the budget (see
+// evaluator.go).
 func LoadFiles(ctx context.Context, files map[string][]byte, opts Options) (*Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("load manifest: no source files")
+	}
+	if plainManifest(files, opts.Params) {
+		return finishRuntime(evalRuntime(files, opts.Params))
 	}
 	req := &evalRequest{Kind: kindRuntime, Files: files}
 	if len(opts.Params) > 0 {

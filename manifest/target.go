@@ -58,7 +58,8 @@ func DebianArch(goarch string) string {
 }
 
 // LoadTarget loads a target profile from CUE or JSON source files. Like
-// LoadFiles it evaluates in a child process, under the default budget.
+// LoadFiles it evaluates a plain profile in this process and any other in
+// a child process, under the default budget.
 func LoadTarget(ctx context.Context, files map[string][]byte) (*Target, error) {
 	return loadTarget(ctx, files, Budget{})
 }
@@ -69,6 +70,9 @@ func loadTarget(ctx context.Context, files map[string][]byte, b Budget) (*Target
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("load target profile: no source files")
+	}
+	if plainManifest(files, nil) {
+		return finishTarget(evalTarget(files))
 	}
 	resp, err := evaluate(ctx, "target profile", &evalRequest{Kind: kindTarget, Files: files}, b.withDefaults(), nil)
 	if err != nil {
