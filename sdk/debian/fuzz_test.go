@@ -343,3 +343,15 @@ func TestInspectDebBoundedMemory(t *testing.T) {
 		})
 	}
 }
+
+// A paragraph grown by folded lines past maxStanza is an error, not
+// unbounded memory.
+func TestStanzaBound(t *testing.T) {
+	line := " " + strings.Repeat("a", 1<<20) + "\n"
+	src := "Package: a\nVersion: 1\nDepends:\n" + strings.Repeat(line, maxStanza>>20+1)
+	_, err := ReadPackages(context.Background(), strings.NewReader(src), "Packages")
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "longer than") {
+		t.Fatalf("want a ParseError for the long paragraph, got %v", err)
+	}
+}

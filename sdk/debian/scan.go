@@ -190,6 +190,12 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 	return br, nop, nil
 }
 
+// maxStanza bounds the kept fields of one paragraph, which folded lines
+// could otherwise grow without end (and past the int32 offsets of
+// stanza); the largest paragraphs of the Debian archive are a few
+// hundred KiB.
+const maxStanza = 16 << 20
+
 // maxLine bounds one line of a control file; the longest lines in the
 // Debian archive (Depends of large metapackages, Tag) are a few KiB.
 const maxLine = 4 << 20
@@ -263,6 +269,9 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 				}
 				st.buf = append(st.buf, bytes.TrimSpace(b)...)
 				st.end[cur] = int32(len(st.buf))
+				if len(st.buf) > maxStanza {
+					return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf("paragraph starting at line %d is longer than %d bytes", st.line, maxStanza)}
+				}
 			}
 		default:
 			colon := bytes.IndexByte(b, ':')
@@ -293,6 +302,9 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 				st.start[cur] = int32(len(st.buf))
 				st.buf = append(st.buf, bytes.TrimSpace(b[colon+1:])...)
 				st.end[cur] = int32(len(st.buf))
+				if len(st.buf) > maxStanza {
+					return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf("paragraph starting at line %d is longer than %d bytes", st.line, maxStanza)}
+				}
 			}
 		}
 		if atEOF {
