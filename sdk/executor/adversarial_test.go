@@ -113,18 +113,7 @@ func TestRefusesRemovingWhatItDoesNotOwn(t *testing.T) {
 			e.write(dpkgStatus, strings.Replace(e.read(dpkgStatus), "Package: dpkg\n", "Package: dpkg\nEssential: yes\n", 1), 0o644)
 			p := e.removePlan(st.Lineage, st.Serial)
 			tt.setup(e, p)
-			before := e.snapshot()
-			_, err := e.executor(nil).Apply(t.Context(), e.anyPlanJSON(p))
-			var re *RefusedError
-			if !errors.As(err, &re) {
-				t.Fatalf("want *RefusedError, got %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error does not say %q:\n%v", tt.want, err)
-			}
-			if d := diffSnapshots(before, e.snapshot()); d != "" {
-				t.Errorf("a refused plan changed the root:\n%s", d)
-			}
+			e.refused(t, p, tt.want)
 		})
 	}
 }
@@ -278,15 +267,7 @@ func TestRefusesWritesItMustNot(t *testing.T) {
 			e := newEnv(t)
 			p := e.installPlan("", 0)
 			tt.setup(e, p)
-			before := e.snapshot()
-			_, err := e.executor(nil).Apply(t.Context(), e.anyPlanJSON(p))
-			var re *RefusedError
-			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("want a refusal saying %q, got %v", tt.want, err)
-			}
-			if d := diffSnapshots(before, e.snapshot()); d != "" {
-				t.Errorf("a refused plan changed the root:\n%s", d)
-			}
+			e.refused(t, p, tt.want)
 		})
 	}
 }

@@ -590,3 +590,21 @@ func startLockHolder(t *testing.T, path string) int {
 	}
 	return cmd.Process.Pid
 }
+
+// refused applies a plan that must be refused and checks the refusal
+// says want and changed nothing in the root.
+func (e *env) refused(t *testing.T, p *plan.Plan, want string) {
+	t.Helper()
+	before := e.snapshot()
+	_, err := e.executor(nil).Apply(t.Context(), e.anyPlanJSON(p))
+	var re *RefusedError
+	if !errors.As(err, &re) {
+		t.Fatalf("want *RefusedError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error does not say %q:\n%v", want, err)
+	}
+	if d := diffSnapshots(before, e.snapshot()); d != "" {
+		t.Errorf("a refused plan changed the root:\n%s", d)
+	}
+}

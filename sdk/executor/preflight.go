@@ -287,20 +287,20 @@ func (r *run) artifactUses(resume bool) []artifactUse {
 // tree, a service or a package the state does not list) is refused,
 // whatever its digests say: runtimekit changes only what it owns.
 type ledger struct {
-	files    map[string]bool
+	files    map[string]state.File // by plan path
 	archives map[string]bool
 	services map[string]bool
 	packages map[string]state.Package // by name:arch=version
 }
 
 func newLedger(st *state.State) ledger {
-	l := ledger{files: map[string]bool{}, archives: map[string]bool{}, services: map[string]bool{}, packages: map[string]state.Package{}}
+	l := ledger{files: map[string]state.File{}, archives: map[string]bool{}, services: map[string]bool{}, packages: map[string]state.Package{}}
 	if st == nil {
 		return l
 	}
 	for _, rt := range st.Runtimes {
 		for _, f := range rt.Files {
-			l.files[f.Path] = true
+			l.files[f.Path] = f
 		}
 		for _, a := range rt.Artifacts {
 			l.archives[a.Dest] = true
@@ -389,7 +389,7 @@ func (r *run) checkStep(s *plan.Step, db dpkgDB, led ledger, add func(step, path
 			return
 		}
 		if s.Kind == plan.KindRemoveFile {
-			if !led.files[f.Path] {
+			if _, ok := led.files[f.Path]; !ok {
 				add(s.ID, f.Path, "%s", notOwned)
 			}
 			return

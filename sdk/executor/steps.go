@@ -952,19 +952,13 @@ func (r *run) settleTriggers(ctx context.Context, step string, ghosts bool) erro
 }
 
 // editedSince reports whether the file at rel, which runtimekit wrote
-// (the state records it), no longer has the digest it was written with.
+// (the state's ledger records it), no longer has the digest it was
+// written with.
 func (r *run) editedSince(planPath, rel string) bool {
-	if r.st == nil {
+	f, ok := newLedger(r.st).files[planPath]
+	if !ok {
 		return false
 	}
-	for _, rt := range r.st.Runtimes {
-		for _, f := range rt.Files {
-			if f.Path != planPath {
-				continue
-			}
-			sum, err := r.fs.hashRel(rel)
-			return err == nil && sum != f.SHA256
-		}
-	}
-	return false
+	sum, err := r.fs.hashRel(rel)
+	return err == nil && sum != f.SHA256
 }
