@@ -143,7 +143,7 @@ func inPrivateDev(t *testing.T, work string) {
 	}
 	// /dev/stdout -> /proc/self/fd/1, a pipe here: the plan is printed.
 	stdout, stderr, err := runtimectl("plan", "--manifest", "nginx.cue", "-o", "/dev/stdout")
-	if err != nil || !strings.Contains(stdout, `"formatVersion": 1`) {
+	if err != nil || !strings.Contains(stdout, `"formatVersion": 2`) {
 		t.Errorf("plan -o /dev/stdout: %v, stdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	if fi, err := os.Lstat("/dev/stdout"); err != nil || fi.Mode()&fs.ModeSymlink == 0 {

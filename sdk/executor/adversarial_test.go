@@ -35,7 +35,7 @@ func installed(t *testing.T) (*env, *state.State) {
 func TestRefusesRemovingWhatItDoesNotOwn(t *testing.T) {
 	step := func(p *plan.Plan, kind string) *plan.Step {
 		for i := range p.Steps {
-			if p.Steps[i].Kind == kind {
+			if p.Steps[i].Kind() == kind {
 				return &p.Steps[i]
 			}
 		}
@@ -47,43 +47,43 @@ func TestRefusesRemovingWhatItDoesNotOwn(t *testing.T) {
 		want  string
 	}{
 		{"archive dest /usr", func(e *env, p *plan.Plan) {
-			step(p, plan.KindRemoveArchive).Inputs.Archive.Dest = "/usr"
+			step(p, plan.KindRemoveArchive).Inputs.(*plan.RemoveArchive).Archive.Dest = "/usr"
 		}, "/usr holds"},
 		{"archive dest /etc", func(e *env, p *plan.Plan) {
-			step(p, plan.KindRemoveArchive).Inputs.Archive.Dest = "/etc"
+			step(p, plan.KindRemoveArchive).Inputs.(*plan.RemoveArchive).Archive.Dest = "/etc"
 		}, "/etc holds"},
 		{"archive dest holding dpkg's database", func(e *env, p *plan.Plan) {
-			step(p, plan.KindRemoveArchive).Inputs.Archive.Dest = "/var/lib"
+			step(p, plan.KindRemoveArchive).Inputs.(*plan.RemoveArchive).Archive.Dest = "/var/lib"
 		}, "/var/lib holds /var/lib/"},
 		{"file not written by runtimekit, with its real digest", func(e *env, p *plan.Plan) {
 			s := step(p, plan.KindRemoveFile)
-			s.Inputs.File.Path = "/etc/passwd"
-			s.Inputs.File.SHA256 = sum([]byte(e.read("etc/passwd")))
+			s.Inputs.(*plan.RemoveFile).File.Path = "/etc/passwd"
+			s.Inputs.(*plan.RemoveFile).File.SHA256 = sum([]byte(e.read("etc/passwd")))
 			s.ID = "remove-file:/etc/passwd"
 		}, "/etc/passwd"},
 		{"tree runtimekit did not extract", func(e *env, p *plan.Plan) {
 			e.write("opt/other/data", "someone's\n", 0o644)
-			step(p, plan.KindRemoveArchive).Inputs.Archive.Dest = "/opt/other"
+			step(p, plan.KindRemoveArchive).Inputs.(*plan.RemoveArchive).Archive.Dest = "/opt/other"
 		}, "/opt/other: the state does not record it as installed by runtimekit"},
 		{"user's file, with its real digest", func(e *env, p *plan.Plan) {
 			e.write("srv/www/mine.html", "mine\n", 0o644)
 			s := step(p, plan.KindRemoveFile)
-			s.Inputs.File = fileInput("/srv/www/mine.html", "mine\n", "managed")
+			s.Inputs.(*plan.RemoveFile).File = fileInput("/srv/www/mine.html", "mine\n", "managed")
 			s.ID = "remove-file:/srv/www/mine.html"
 		}, "/srv/www/mine.html: the state does not record it as installed by runtimekit"},
 		{"service not installed by runtimekit", func(e *env, p *plan.Plan) {
 			svc := fooService
 			svc.Name = "getty"
-			step(p, plan.KindRemoveService).Inputs.Service = &svc
-			step(p, plan.KindStopService).Inputs.ServiceName = "getty"
+			step(p, plan.KindRemoveService).Inputs.(*plan.RemoveService).Service = svc
+			step(p, plan.KindStopService).Inputs.(*plan.StopService).ServiceName = "getty"
 		}, "service getty: the state does not record it"},
 		{"Essential package", func(e *env, p *plan.Plan) {
 			s := step(p, plan.KindRemovePackages)
-			s.Inputs.Packages = append(s.Inputs.Packages, plan.PackageRef{Name: "dpkg", Version: "1.21.22", Arch: "i386"})
+			s.Inputs.(*plan.RemovePackages).Packages = append(s.Inputs.(*plan.RemovePackages).Packages, plan.PackageRef{Name: "dpkg", Version: "1.21.22", Arch: "i386"})
 		}, "package dpkg is part of"},
 		{"required package the state claims", func(e *env, p *plan.Plan) {
 			s := step(p, plan.KindRemovePackages)
-			s.Inputs.Packages = append(s.Inputs.Packages, plan.PackageRef{Name: "libc6", Version: "2.36-9+deb12u10", Arch: "i386"})
+			s.Inputs.(*plan.RemovePackages).Packages = append(s.Inputs.(*plan.RemovePackages).Packages, plan.PackageRef{Name: "libc6", Version: "2.36-9+deb12u10", Arch: "i386"})
 			st, _, _ := state.Load(filepath.Join(e.root, state.DefaultPath))
 			st.Runtimes[0].Packages = append(st.Runtimes[0].Packages, state.Package{Name: "libc6", Version: "2.36-9+deb12u10", Arch: "i386"})
 			if err := state.Save(filepath.Join(e.root, state.DefaultPath), st); err != nil {
@@ -93,7 +93,7 @@ func TestRefusesRemovingWhatItDoesNotOwn(t *testing.T) {
 		{"package Essential on this machine, claimed by the state", func(e *env, p *plan.Plan) {
 			e.write(dpkgStatus, e.read(dpkgStatus)+"Package: local-base\nEssential: yes\nStatus: install ok installed\nArchitecture: i386\nVersion: 1\n\n", 0o644)
 			s := step(p, plan.KindRemovePackages)
-			s.Inputs.Packages = append(s.Inputs.Packages, plan.PackageRef{Name: "local-base", Version: "1", Arch: "i386"})
+			s.Inputs.(*plan.RemovePackages).Packages = append(s.Inputs.(*plan.RemovePackages).Packages, plan.PackageRef{Name: "local-base", Version: "1", Arch: "i386"})
 			st, _, _ := state.Load(filepath.Join(e.root, state.DefaultPath))
 			st.Runtimes[0].Packages = append(st.Runtimes[0].Packages, state.Package{Name: "local-base", Version: "1", Arch: "i386"})
 			if err := state.Save(filepath.Join(e.root, state.DefaultPath), st); err != nil {
@@ -102,7 +102,7 @@ func TestRefusesRemovingWhatItDoesNotOwn(t *testing.T) {
 		}, "package local-base is part of the base system (Essential, Protected or of priority required)"},
 		{"package no runtime installed", func(e *env, p *plan.Plan) {
 			s := step(p, plan.KindRemovePackages)
-			s.Inputs.Packages = append(s.Inputs.Packages, plan.PackageRef{Name: "oldconf", Version: "1.0", Arch: "all"})
+			s.Inputs.(*plan.RemovePackages).Packages = append(s.Inputs.(*plan.RemovePackages).Packages, plan.PackageRef{Name: "oldconf", Version: "1.0", Arch: "all"})
 		}, "package oldconf: the state does not record it"},
 	}
 	for _, tt := range tests {
@@ -252,7 +252,7 @@ func TestRefusesWritesItMustNot(t *testing.T) {
 	}{
 		{"a link inside /etc leading to the account files", func(e *env, p *plan.Plan) {
 			os.Symlink(".", filepath.Join(e.root, "etc/foo"))
-			p.Steps[3].Inputs.File = fileInput("/etc/foo/passwd", confContent, "managed")
+			p.Steps[3].Inputs.(*plan.WriteFile).File = fileInput("/etc/foo/passwd", confContent, "managed")
 			p.Steps[3].ID = "write-file:/etc/foo/passwd"
 		}, "resolves to /etc/passwd is"},
 		{"a FIFO where the file goes", func(e *env, p *plan.Plan) {
@@ -279,7 +279,7 @@ func TestReapplyKeepsEditedManagedFile(t *testing.T) {
 	e, st := installed(t)
 	e.write("etc/runtimekit/foo/foo.conf", "listen 9090; # mine\n", 0o644)
 	p := e.installPlan(st.Lineage, st.Serial)
-	p.Steps[3].Inputs.File = fileInput("/etc/runtimekit/foo/foo.conf", "listen 8081;\n", "managed")
+	p.Steps[3].Inputs.(*plan.WriteFile).File = fileInput("/etc/runtimekit/foo/foo.conf", "listen 8081;\n", "managed")
 	res, err := e.executor(nil).Apply(t.Context(), e.planJSON(p))
 	if err != nil {
 		t.Fatal(err)

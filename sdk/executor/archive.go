@@ -16,68 +16,7 @@ import (
 	"syscall"
 
 	"github.com/xi2/xz"
-	"golang.org/x/sys/unix"
-
-	"github.com/runtimekit/runtimekit/sdk/plan"
 )
-
-// extractArchive unpacks the archive into a fresh directory beside its
-// destination and renames that into place, so the destination is never
-// half-written: a crash leaves only the unpacking directory, which the
-// undo (or the next cleanup) removes. A destination that exists (an
-// empty directory, or this runtime's earlier tree) is first moved aside,
-// and put back by the undo.
-func (r *run) extractArchive(ctx context.Context, s *plan.Step, u *undoData) error {
-	a := s.Inputs.Archive
-	src, err := r.artifactPath(a.SHA256)
-	if err != nil {
-		return err
-	}
-	if _, err := r.fs.mkdirs(parentRel(u.Dest)); err != nil {
-		return err
-	}
-	if err := r.fs.removeAll(u.Staging); err != nil {
-		return err
-	}
-	if err := r.fs.r.Mkdir(u.Staging, 0o755); err != nil {
-		return err
-	}
-	sr, err := r.fs.r.OpenRoot(u.Staging)
-	if err != nil {
-		return err
-	}
-	defer sr.Close()
-	n, err := extract(ctx, sr, src, a.Format, a.Strip, a.Include, a.Dest)
-	if err != nil {
-		return fmt.Errorf("extract %s into %s: %w", a.Name, a.Dest, err)
-	}
-	// One syncfs instead of an fsync per file: the tree must be on disk
-	// before the rename makes it the destination.
-	if d, err := sr.Open("."); err == nil {
-		_ = unix.Syncfs(int(d.Fd()))
-		d.Close()
-	}
-	if u.HadDest {
-		if ok, err := r.fs.exists(u.Aside); err != nil {
-			return err
-		} else if ok {
-			// An earlier attempt moved the original aside: what is at
-			// the destination now is that attempt's.
-			if err := r.fs.removeAll(u.Dest); err != nil {
-				return err
-			}
-		} else if err := r.moveAside(u); err != nil {
-			return err
-		}
-	} else if err := r.fs.removeAll(u.Dest); err != nil {
-		return err
-	}
-	if err := r.rename(u.Staging, u.Dest); err != nil {
-		return err
-	}
-	r.progress("      %d entries extracted into %s", n, a.Dest)
-	return nil
-}
 
 // entry is one member of an archive.
 type entry struct {

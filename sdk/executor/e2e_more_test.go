@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -216,8 +217,8 @@ func checkAllHealthy(t *testing.T, rep *executor.Report, names ...string) {
 func planPackages(p *plan.Plan) map[string]string {
 	out := map[string]string{}
 	for _, s := range p.Steps {
-		if s.Kind == plan.KindInstallPackages {
-			for _, pk := range s.Inputs.Packages {
+		if in, ok := s.Inputs.(*plan.InstallPackages); ok {
+			for _, pk := range in.Packages {
 				out[pk.Name+":"+pk.Arch] = pk.Version
 			}
 		}
@@ -230,8 +231,8 @@ func planPackages(p *plan.Plan) map[string]string {
 func recordedRuntimes(t *testing.T, p *plan.Plan) []state.Runtime {
 	t.Helper()
 	for _, s := range p.Steps {
-		if s.Kind == plan.KindRecordState && s.Inputs.Runtimes != nil {
-			return *s.Inputs.Runtimes
+		if in, ok := s.Inputs.(*plan.RecordState); ok {
+			return in.Runtimes
 		}
 	}
 	t.Fatal("the plan has no record-state step")
@@ -399,8 +400,8 @@ func TestE2EAddRemoveRuntimes(t *testing.T) {
 		rmFile, rm := tl.hostPlan(t, "--remove", "node", "--state", stateOut(t))
 		var planned []string
 		for _, s := range rm.Steps {
-			if s.Kind == plan.KindRemovePackages {
-				for _, p := range s.Inputs.Packages {
+			if in, ok := s.Inputs.(*plan.RemovePackages); ok {
+				for _, p := range in.Packages {
 					planned = append(planned, p.Name+":"+p.Arch)
 				}
 			}
@@ -496,7 +497,7 @@ func crashCases(p *plan.Plan) []crashCase {
 	last := p.Steps[len(p.Steps)-1].ID
 	for _, s := range p.Steps {
 		phases := []string{"before", "after", "done"}
-		if s.Kind == plan.KindInstallPackages {
+		if s.Kind() == plan.KindInstallPackages {
 			phases = []string{"before", "unpack", "unpacked", "configure", "after", "done"}
 		}
 		for _, ph := range phases {
@@ -504,7 +505,7 @@ func crashCases(p *plan.Plan) []crashCase {
 			switch {
 			case ph == "unpacked" || ph == "configure":
 				c.resume = true
-			case ph == "before" && (s.Kind == plan.KindStartService || s.Kind == plan.KindWaitHealth):
+			case ph == "before" && (s.Kind() == plan.KindStartService || s.Kind() == plan.KindWaitHealth):
 				c.resume = true
 			}
 			// Once the last step is done, only closing the journal is
@@ -515,7 +516,7 @@ func crashCases(p *plan.Plan) []crashCase {
 	}
 	var install, lastHealth, firstStart string
 	for _, s := range p.Steps {
-		switch s.Kind {
+		switch s.Kind() {
 		case plan.KindInstallPackages:
 			install = s.ID
 		case plan.KindWaitHealth:
@@ -741,7 +742,7 @@ func TestE2ERefusals(t *testing.T) {
 	}
 	stepOf := func(p *plan.Plan, kind string, n int) *plan.Step {
 		for i := range p.Steps {
-			if p.Steps[i].Kind == kind {
+			if p.Steps[i].Kind() == kind {
 				if n == 0 {
 					return &p.Steps[i]
 				}
@@ -760,13 +761,14 @@ func TestE2ERefusals(t *testing.T) {
 	if deb == "" {
 		t.Fatal("the plan has no nginx-light .deb")
 	}
-	site := stepOf(p, plan.KindWriteFile, 1).Inputs.File.Path // in /srv/www
+	site := stepOf(p, plan.KindWriteFile, 1).Inputs.(*plan.WriteFile).File.Path // in /srv/www
 	if filepath.Dir(site) != "/srv/www" {
 		t.Fatalf("the second file of the plan is %s, not in /srv/www", site)
 	}
 	// The schema's messages name a value by its JSON pointer.
 	siteStep := "/steps/" + strconv.Itoa(slices.IndexFunc(p.Steps, func(s plan.Step) bool {
-		return s.Inputs.File != nil && s.Inputs.File.Path == site
+		in, ok := s.Inputs.(*plan.WriteFile)
+		return ok && in.File.Path == site
 	}))
 
 	for _, tc := range []struct {
@@ -804,7 +806,7 @@ func TestE2ERefusals(t *testing.T) {
 		{
 			name: "dot-dot path",
 			plan: edit(func(p *plan.Plan) {
-				stepOf(p, plan.KindWriteFile, 1).Inputs.File.Path = "/srv/www/../../etc/cron.d/evil"
+				stepOf(p, plan.KindWriteFile, 1).Inputs.(*plan.WriteFile).File.Path = "/srv/www/../../etc/cron.d/evil"
 			}),
 			want: []string{"invalid plan", siteStep + "/inputs/file/path"},
 		},
@@ -832,9 +834,23 @@ func TestE2ERefusals(t *testing.T) {
 		},
 		{
 			name: "unknown step kind",
-			plan: edit(func(p *plan.Plan) {
-				stepOf(p, plan.KindWriteFile, 1).Kind = "format-disk"
-			}),
+			plan: func() string {
+				// The kind is its inputs' type in Go: edited in the JSON.
+				b, err := os.ReadFile(writePlan(t, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				from := fmt.Sprintf("\"id\": %q,\n      \"kind\": \"write-file\"", "write-file:"+site)
+				bad := strings.Replace(string(b), from, strings.Replace(from, `"write-file"`, `"format-disk"`, 1), 1)
+				if bad == string(b) {
+					t.Fatalf("no step %s in the plan", "write-file:"+site)
+				}
+				file := filepath.Join(t.TempDir(), "plan.json")
+				if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return file
+			}(),
 			want: []string{"invalid plan", siteStep + "/kind", `value must be one of "verify-bundle"`},
 		},
 		{

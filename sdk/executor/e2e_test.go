@@ -520,13 +520,13 @@ func TestE2EHealthFailureRollsBack(t *testing.T) {
 	var debs []string
 	var names []string
 	for i, s := range p.Steps {
-		switch s.Kind {
-		case plan.KindWaitHealth:
-			h := *s.Inputs.Health
+		switch in := s.Inputs.(type) {
+		case *plan.WaitHealth:
+			h := in.Health
 			h.Port, h.Retries, h.Interval, h.Timeout = 81, 2, "200ms", "1s"
-			p.Steps[i].Inputs.Health = &h
-		case plan.KindInstallPackages:
-			for _, pk := range s.Inputs.Packages {
+			p.Steps[i].Inputs = &plan.WaitHealth{Health: h}
+		case *plan.InstallPackages:
+			for _, pk := range in.Packages {
 				names = append(names, pk.Name+":"+pk.Arch)
 			}
 		}
@@ -571,8 +571,8 @@ func TestE2EHealthFailureRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pk := range p.Steps {
-		if pk.Kind == plan.KindInstallPackages {
-			for _, r := range pk.Inputs.Packages {
+		if in, ok := pk.Inputs.(*plan.InstallPackages); ok {
+			for _, r := range in.Packages {
 				for _, a := range p.Artifacts {
 					if a.SHA256 == r.SHA256 {
 						debs = append(debs, "/bundle/debs/"+filepath.Base(a.Filename))

@@ -426,10 +426,10 @@ func TestRefusals(t *testing.T) {
 			os.Symlink("../../etc", filepath.Join(e.root, "srv/data/x"))
 		}, "leads out of /srv/data"},
 		{"reserved path", func(e *env, p *plan.Plan) {
-			p.Steps[3].Inputs.File.Path = "/var/lib/dpkg/info/foo.list"
+			p.Steps[3].Inputs.(*plan.WriteFile).File.Path = "/var/lib/dpkg/info/foo.list"
 			p.Steps[3].ID = "write-file:/var/lib/dpkg/info/foo.list"
 		}, "where plans may not write"},
-		{"content digest", func(e *env, p *plan.Plan) { p.Steps[3].Inputs.File.Content = "tampered\n" }, "does not have the sha256"},
+		{"content digest", func(e *env, p *plan.Plan) { p.Steps[3].Inputs.(*plan.WriteFile).File.Content = "tampered\n" }, "does not have the sha256"},
 		{"corrupt deb", func(e *env, p *plan.Plan) {
 			path := filepath.Join(e.bundle, "debs", "foo_1.0-1_i386.deb")
 			b, _ := os.ReadFile(path)
@@ -708,7 +708,7 @@ func TestJournalWrite(t *testing.T) {
 	}
 	want := *j
 	want.Steps = slices.Clone(j.Steps)
-	want.Steps[0] = stepRecord{ID: "a", Kind: "write-file", Phase: phaseDoing, Undo: &undoData{Path: "etc/x", Saved: &savedFile{}}}
+	want.Steps[0] = stepRecord{ID: "a", Kind: "write-file", Phase: phaseDoing, Undo: &fileUndo{Path: "etc/x", Saved: &savedFile{}}}
 	want.Mode, want.Error = modeRollback, "step b: failed"
 	for _, c := range []journalChange{{Step: 1, Rec: &want.Steps[0]}, {Head: &journalHead{Mode: modeRollback, Error: "step b: failed"}}} {
 		if err := w.add(c); err != nil {
@@ -736,13 +736,21 @@ func TestJournalWrite(t *testing.T) {
 		t.Errorf("journal with a torn last line: %v\n%s", err, cmp.Diff(&want, got))
 	}
 
-	// Format 1 (one indented object) is read as it was written.
-	v1 := want
-	v1.FormatVersion = 1
-	b, _ := json.MarshalIndent(&v1, "", "  ")
-	os.WriteFile(filepath.Join(dir, journalPath), b, 0o600)
-	if got, err := f.loadJournal(); err != nil || cmp.Diff(&want, got) != "" {
-		t.Errorf("format 1 journal: %v\n%s", err, cmp.Diff(&want, got))
+	// Older formats (1: one indented object; 2: one undo record type for
+	// every kind) are refused, saying which runtimectl can recover them.
+	for _, old := range []int{1, 2} {
+		v := want
+		v.FormatVersion = old
+		b, _ := json.MarshalIndent(&v, "", "  ")
+		if old == 2 {
+			b, _ = json.Marshal(&v)
+		}
+		os.WriteFile(filepath.Join(dir, journalPath), b, 0o600)
+		_, err := f.loadJournal()
+		var de *DamagedJournalError
+		if !errors.As(err, &de) || de.Older != old || !strings.Contains(err.Error(), "written by an older runtimectl") || !strings.Contains(err.Error(), "--discard-journal") {
+			t.Errorf("format %d journal: %v", old, err)
+		}
 	}
 
 	lines := strings.SplitAfter(string(full), "\n")
@@ -751,7 +759,7 @@ func TestJournalWrite(t *testing.T) {
 		"damaged middle":   lines[0] + "{garbage\n" + lines[2],
 		"unknown step":     lines[0] + `{"step":7,"rec":{"id":"z","kind":"x","phase":"done"}}` + "\n",
 		"other step's id":  lines[0] + `{"step":2,"rec":{"id":"a","kind":"x","phase":"done"}}` + "\n",
-		"newer format":     strings.Replace(lines[0], `"formatVersion":2`, `"formatVersion":3`, 1),
+		"newer format":     strings.Replace(lines[0], `"formatVersion":3`, `"formatVersion":4`, 1),
 		"empty change":     lines[0] + "{}\n",
 		"not json at all":  "\x00\x00\x00\n",
 	} {

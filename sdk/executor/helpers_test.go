@@ -343,8 +343,8 @@ func (e *env) pkgRef(name string) plan.PackageRef {
 	return plan.PackageRef{Name: a.Name, Version: a.Version, Arch: a.Arch, SHA256: a.SHA256}
 }
 
-func fileInput(path, content, kind string) *plan.File {
-	return &plan.File{Path: path, Content: content, SHA256: sum([]byte(content)), Mode: 0o644, Owner: "root", Group: "www-data", Kind: kind}
+func fileInput(path, content, kind string) plan.File {
+	return plan.File{Path: path, Content: content, SHA256: sum([]byte(content)), Mode: 0o644, Owner: "root", Group: "www-data", Kind: kind}
 }
 
 var fooService = state.Service{Name: "foo", Argv: []string{"/usr/bin/foo"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "1s"}
@@ -385,15 +385,15 @@ func (e *env) installPlan(lineage string, serial int64) *plan.Plan {
 		State:     plan.StateRef{Lineage: lineage, Serial: serial},
 		Artifacts: arts,
 		Steps: []plan.Step{
-			{ID: "verify-bundle", Kind: plan.KindVerifyBundle, Inputs: plan.Inputs{Artifacts: sums}, Undo: plan.UndoNone},
-			{ID: "install-packages", Kind: plan.KindInstallPackages, Inputs: plan.Inputs{Packages: []plan.PackageRef{e.pkgRef("libfoo1"), e.pkgRef("foo-common"), e.pkgRef("foo")}}, Undo: plan.UndoRemovePackages},
-			{ID: "extract-archive:app", Kind: plan.KindExtractArchive, Runtime: "foo", Inputs: plan.Inputs{Archive: &plan.Archive{Name: "app", SHA256: app.SHA256, Format: "tar.gz", Dest: "/opt/app", Strip: 1}}, Undo: plan.UndoRemoveTree},
-			{ID: "write-file:/etc/runtimekit/foo/foo.conf", Kind: plan.KindWriteFile, Runtime: "foo", Inputs: plan.Inputs{File: fileInput("/etc/runtimekit/foo/foo.conf", confContent, "managed")}, Undo: plan.UndoRestoreFile},
-			{ID: "write-file:/srv/www/index.html", Kind: plan.KindWriteFile, Runtime: "foo", Inputs: plan.Inputs{File: fileInput("/srv/www/index.html", indexContent, "user-config")}, Undo: plan.UndoRestoreFile},
-			{ID: "install-service:foo", Kind: plan.KindInstallService, Runtime: "foo", Inputs: plan.Inputs{Service: &fooService}, Undo: plan.UndoRemoveService},
-			{ID: "start-service:foo", Kind: plan.KindStartService, Runtime: "foo", Inputs: plan.Inputs{ServiceName: "foo"}, Undo: plan.UndoStopService},
-			{ID: "wait-health:foo-http", Kind: plan.KindWaitHealth, Runtime: "foo", Inputs: plan.Inputs{Health: &fooHealth}, Undo: plan.UndoNone},
-			{ID: "record-state", Kind: plan.KindRecordState, Inputs: plan.Inputs{Runtimes: &rts}, Undo: plan.UndoRestoreState},
+			{ID: "verify-bundle", Inputs: &plan.VerifyBundle{Artifacts: sums}},
+			{ID: "install-packages", Inputs: &plan.InstallPackages{Packages: []plan.PackageRef{e.pkgRef("libfoo1"), e.pkgRef("foo-common"), e.pkgRef("foo")}}},
+			{ID: "extract-archive:app", Runtime: "foo", Inputs: &plan.ExtractArchive{Archive: plan.Archive{Name: "app", SHA256: app.SHA256, Format: "tar.gz", Dest: "/opt/app", Strip: 1}}},
+			{ID: "write-file:/etc/runtimekit/foo/foo.conf", Runtime: "foo", Inputs: &plan.WriteFile{File: fileInput("/etc/runtimekit/foo/foo.conf", confContent, "managed")}},
+			{ID: "write-file:/srv/www/index.html", Runtime: "foo", Inputs: &plan.WriteFile{File: fileInput("/srv/www/index.html", indexContent, "user-config")}},
+			{ID: "install-service:foo", Runtime: "foo", Inputs: &plan.InstallService{Service: fooService}},
+			{ID: "start-service:foo", Runtime: "foo", Inputs: &plan.StartService{ServiceName: "foo"}},
+			{ID: "wait-health:foo-http", Runtime: "foo", Inputs: &plan.WaitHealth{Health: fooHealth}},
+			{ID: "record-state", Inputs: &plan.RecordState{Runtimes: rts}},
 		}}
 	for i := range p.Steps {
 		p.Steps[i].Needs = []string{}
@@ -415,13 +415,13 @@ func (e *env) removePlan(lineage string, serial int64) *plan.Plan {
 		State:     plan.StateRef{Lineage: lineage, Serial: serial},
 		Artifacts: []plan.Artifact{},
 		Steps: []plan.Step{
-			{ID: "stop-service:foo", Kind: plan.KindStopService, Runtime: "foo", Inputs: plan.Inputs{ServiceName: "foo"}, Undo: plan.UndoStartService},
-			{ID: "remove-service:foo", Kind: plan.KindRemoveService, Runtime: "foo", Inputs: plan.Inputs{Service: &fooService}, Undo: plan.UndoRestoreService},
-			{ID: "remove-file:/etc/runtimekit/foo/foo.conf", Kind: plan.KindRemoveFile, Runtime: "foo", Inputs: plan.Inputs{File: fileInput("/etc/runtimekit/foo/foo.conf", confContent, "managed")}, Undo: plan.UndoRestoreFile},
-			{ID: "remove-file:/srv/www/index.html", Kind: plan.KindRemoveFile, Runtime: "foo", Inputs: plan.Inputs{File: fileInput("/srv/www/index.html", indexContent, "user-config")}, Undo: plan.UndoRestoreFile},
-			{ID: "remove-archive:app", Kind: plan.KindRemoveArchive, Runtime: "foo", Inputs: plan.Inputs{Archive: &plan.Archive{Name: "app", SHA256: e.arts["app"].SHA256, Format: "tar.gz", Dest: "/opt/app"}}, Undo: plan.UndoNone},
-			{ID: "remove-packages", Kind: plan.KindRemovePackages, Inputs: plan.Inputs{Packages: refs, Purge: true}, Undo: plan.UndoInstallPackages},
-			{ID: "record-state", Kind: plan.KindRecordState, Inputs: plan.Inputs{Runtimes: &rts}, Undo: plan.UndoRestoreState},
+			{ID: "stop-service:foo", Runtime: "foo", Inputs: &plan.StopService{ServiceName: "foo"}},
+			{ID: "remove-service:foo", Runtime: "foo", Inputs: &plan.RemoveService{Service: fooService}},
+			{ID: "remove-file:/etc/runtimekit/foo/foo.conf", Runtime: "foo", Inputs: &plan.RemoveFile{File: fileInput("/etc/runtimekit/foo/foo.conf", confContent, "managed")}},
+			{ID: "remove-file:/srv/www/index.html", Runtime: "foo", Inputs: &plan.RemoveFile{File: fileInput("/srv/www/index.html", indexContent, "user-config")}},
+			{ID: "remove-archive:app", Runtime: "foo", Inputs: &plan.RemoveArchive{Archive: plan.Archive{Name: "app", SHA256: e.arts["app"].SHA256, Format: "tar.gz", Dest: "/opt/app"}}},
+			{ID: "remove-packages", Inputs: &plan.RemovePackages{Packages: refs, Purge: true}},
+			{ID: "record-state", Inputs: &plan.RecordState{Runtimes: rts}},
 		}}
 	return p
 }

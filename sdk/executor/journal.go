@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
 // Files of the executor, inside the root.
@@ -23,7 +21,10 @@ const (
 	backupRoot   = dataDir + "/backup"
 )
 
-const journalFormat = 2
+// journalFormat 3 has one undo record type per step kind; 2 (one record
+// type for every kind) and 1 are refused: the apply they record must be
+// recovered by the runtimectl that started it, or set aside.
+const journalFormat = 3
 
 // Journal modes.
 const (
@@ -68,58 +69,14 @@ type savedFile struct {
 	Symlink string `json:"symlink,omitempty"` // target, when it was a symbolic link
 }
 
-// stepRecord is one step in the journal, with what its undo needs.
+// stepRecord is one step in the journal, with what its undo needs: the
+// undo record of the step's kind (see handler.go), set once the step is
+// prepared.
 type stepRecord struct {
-	ID    string    `json:"id"`
-	Kind  string    `json:"kind"`
-	Phase string    `json:"phase"`
-	Undo  *undoData `json:"undo,omitempty"`
-}
-
-// undoData is what a step recorded before it changed anything.
-type undoData struct {
-	// install-packages: packages not on disk before (purged on undo) and
-	// packages replaced by another version (reinstalled on undo).
-	New      []pkgState `json:"new,omitempty"`
-	Replaced []pkgState `json:"replaced,omitempty"`
-	// remove-packages: the packages as they were.
-	Removed []pkgState `json:"removed,omitempty"`
-	// install-packages: the account databases, to which maintainer
-	// scripts add system users.
-	Accounts []accountFile `json:"accounts,omitempty"`
-	// install-packages: the listing of the directories maintainer
-	// scripts write to, taken before (see leftovers.go).
-	Tree string `json:"tree,omitempty"`
-
-	// write-file, remove-file: the resolved path, what was there, the
-	// directories the step created (parents first; also for archives,
-	// services and the state), and whether the existing file was kept.
-	Path    string     `json:"path,omitempty"`
-	Saved   *savedFile `json:"saved,omitempty"`
-	Created []string   `json:"created,omitempty"`
-	Kept    string     `json:"kept,omitempty"`
-
-	// extract-archive, remove-archive: the resolved destination, the
-	// directory the archive is unpacked in first, and where a previous
-	// destination was moved aside.
-	Dest    string `json:"dest,omitempty"`
-	Staging string `json:"staging,omitempty"`
-	Aside   string `json:"aside,omitempty"`
-	HadDest bool   `json:"hadDest,omitempty"`
-
-	// services: the definition installed before, and whether the service
-	// was enabled and up.
-	Service    *state.Service `json:"service,omitempty"`
-	WasEnabled bool           `json:"wasEnabled,omitempty"`
-	WasUp      bool           `json:"wasUp,omitempty"`
-	// start-service, remove-service: no runsvdir ran before the step.
-	SupervisorDown bool `json:"supervisorDown,omitempty"`
-
-	// record-state: the state file and its .prev as they were, and the
-	// lineage chosen for a first state.
-	State     *savedFile `json:"state,omitempty"`
-	StatePrev *savedFile `json:"statePrev,omitempty"`
-	Lineage   string     `json:"lineage,omitempty"`
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Phase string `json:"phase"`
+	Undo  any    `json:"undo,omitempty"`
 }
 
 // The journal is a JSON Lines file: its first line is the whole journal
@@ -132,9 +89,6 @@ type undoData struct {
 // same as a crash just before it was written (the executor acts on a
 // change only after its record is on disk). A damaged line before the
 // last is a damaged journal.
-//
-// Format 1 (one indented JSON object, rewritten whole) is still read:
-// it is exactly a format 2 journal's first line.
 
 // journalHead is the part of a journal that changes besides its steps.
 type journalHead struct {
@@ -159,9 +113,18 @@ type journalChange struct {
 type DamagedJournalError struct {
 	Path   string
 	Reason string
+	// Older is the format of a journal an older runtimectl wrote; 0 for
+	// a journal that is damaged.
+	Older int
 }
 
 func (e *DamagedJournalError) Error() string {
+	if e.Older > 0 {
+		return fmt.Sprintf("journal %s was written by an older runtimectl (journal format %d; this one reads %d): "+
+			"recover the interrupted apply with the runtimectl that started it (`runtimectl recover`), "+
+			"or run `runtimectl recover --discard-journal` to set the journal aside, repair dpkg and see how the machine differs from its state",
+			e.Path, e.Older, journalFormat)
+	}
 	return fmt.Sprintf("journal %s is damaged (%s): the interrupted apply it recorded cannot be rolled back automatically; "+
 		"run `runtimectl recover --discard-journal` to set it aside, repair dpkg and see how the machine differs from its state", e.Path, e.Reason)
 }
@@ -195,23 +158,22 @@ func (f *fsroot) readJournal(rel string) (*journal, error) {
 		return nil, damaged("larger than %d MiB", maxJournalSize>>20)
 	}
 	first, rest, _ := bytes.Cut(b, []byte("\n"))
-	var j journal
+	var version struct {
+		FormatVersion int `json:"formatVersion"`
+	}
 	if len(b) > 0 && b[0] == '{' && len(first) == 1 {
 		// Format 1: one indented object.
-		if err := json.Unmarshal(b, &j); err != nil {
-			return nil, damaged("%v", err)
-		}
-		if j.FormatVersion != 1 {
-			return nil, damaged("format %d, this runtimectl reads 1 and %d", j.FormatVersion, journalFormat)
-		}
-		j.FormatVersion = journalFormat
-		return &j, nil
+		first = b
 	}
+	if err := json.Unmarshal(first, &version); err == nil && version.FormatVersion > 0 && version.FormatVersion < journalFormat {
+		return nil, &DamagedJournalError{Path: f.host(rel), Reason: fmt.Sprintf("format %d", version.FormatVersion), Older: version.FormatVersion}
+	}
+	var j journal
 	if err := json.Unmarshal(first, &j); err != nil {
 		return nil, damaged("its first line: %v", err)
 	}
 	if j.FormatVersion != journalFormat {
-		return nil, damaged("format %d, this runtimectl reads 1 and %d", j.FormatVersion, journalFormat)
+		return nil, damaged("format %d, this runtimectl reads %d", j.FormatVersion, journalFormat)
 	}
 	for n := 2; len(rest) > 0; n++ {
 		var line []byte

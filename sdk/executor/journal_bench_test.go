@@ -33,7 +33,7 @@ func BenchmarkJournal(b *testing.B) {
 					for _, ph := range []string{phaseDoing, phaseDone} {
 						rec := j.Steps[i]
 						rec.Phase = ph
-						rec.Undo = &undoData{Path: "srv/f", Saved: &savedFile{}}
+						rec.Undo = &fileUndo{Path: "srv/f", Saved: &savedFile{}}
 						if err := w.add(journalChange{Step: i + 1, Rec: &rec}); err != nil {
 							b.Fatal(err)
 						}

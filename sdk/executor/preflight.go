@@ -167,10 +167,11 @@ func (r *run) checkDebs(resume bool) []Problem {
 	var probs []Problem
 	seen := map[string]bool{}
 	for i, s := range r.plan.Steps {
-		if s.Kind != plan.KindInstallPackages || (resume && r.j.Steps[i].Phase == phaseDone) {
+		in, ok := s.Inputs.(*plan.InstallPackages)
+		if !ok || (resume && r.j.Steps[i].Phase == phaseDone) {
 			continue
 		}
-		for _, pk := range s.Inputs.Packages {
+		for _, pk := range in.Packages {
 			if _, ok := r.controls[pk.SHA256]; ok || seen[pk.SHA256] {
 				continue
 			}
@@ -266,17 +267,8 @@ func (r *run) artifactUses(resume bool) []artifactUse {
 		if resume && r.j.Steps[i].Phase == phaseDone {
 			continue
 		}
-		switch s.Kind {
-		case plan.KindVerifyBundle:
-			for _, a := range s.Inputs.Artifacts {
-				use(s.ID, a)
-			}
-		case plan.KindInstallPackages:
-			for _, p := range s.Inputs.Packages {
-				use(s.ID, p.SHA256)
-			}
-		case plan.KindExtractArchive:
-			use(s.ID, s.Inputs.Archive.SHA256)
+		for _, sum := range s.Inputs.Uses() {
+			use(s.ID, sum)
 		}
 	}
 	return out
@@ -334,96 +326,22 @@ func (l ledger) hasPackage(name, arch string) bool {
 const notOwned = "the state does not record it as installed by runtimekit, and a plan may remove only what runtimekit installed"
 
 // checkStep checks one step's paths and packages against the machine and
-// the ledger.
+// the ledger, by its kind's handler.
 func (r *run) checkStep(s *plan.Step, db dpkgDB, led ledger, add func(step, path, format string, args ...any)) {
-	p := r.plan
-	switch s.Kind {
-	case plan.KindInstallPackages, plan.KindRemovePackages:
-		for _, pk := range s.Inputs.Packages {
-			if pk.Arch != p.Target.DebianArch && pk.Arch != "all" {
-				add(s.ID, "", "package %s is for %s, the plan's target is %s", pk.Name, pk.Arch, p.Target.DebianArch)
-			}
-			cur := db.get(pk.Name, pk.Arch)
-			if s.Kind == plan.KindRemovePackages {
-				switch {
-				case cur.essential:
-					add(s.ID, "", "package %s is part of the base system (Essential, Protected or of priority required): no plan may remove it", pk.Name)
-				case !led.hasPackage(pk.Name, pk.Arch):
-					add(s.ID, "", "package %s: %s", pk.Name, notOwned)
-				}
-				continue
-			}
-			if cur.present() && cur.Version != pk.Version {
-				// Replacing a version can be undone offline only by
-				// reinstalling the very .deb the state recorded for it.
-				rec, ok := led.pkg(cur.Name, cur.Arch, cur.Version)
-				switch {
-				case !ok || rec.SHA256 == "":
-					add(s.ID, "", "package %s is installed at version %s, and the state records no .deb for it; the plan would replace it with %s, which could not be undone",
-						pk.Name, cur.Version, pk.Version)
-				case r.e.opts.BundleDir == "":
-				default:
-					b, err := r.openBundleOnce()
-					if err != nil {
-						break // reported with the bundle's files
-					}
-					if _, ok := b.lookup(rec.SHA256); !ok {
-						add(s.ID, "", "package %s is installed at version %s; the plan would replace it with %s, which could not be undone: the bundle lacks the .deb of %s (sha256 %s)",
-							pk.Name, cur.Version, pk.Version, cur.Version, rec.SHA256)
-					}
-				}
-			}
-		}
-	case plan.KindRemoveService:
-		if !led.services[s.Inputs.Service.Name] {
-			add(s.ID, "", "service %s: %s", s.Inputs.Service.Name, notOwned)
-		}
-	case plan.KindStartService, plan.KindStopService:
-		if name := s.Inputs.ServiceName; !led.services[name] && !r.plannedService(name) {
-			add(s.ID, "", "service %s: neither the state nor the plan installs it, and a plan may run only services runtimekit installed", name)
-		}
-	case plan.KindWriteFile, plan.KindRemoveFile:
-		f := s.Inputs.File
-		rel, ok := r.checkPath(s.ID, f.Path, add)
-		if !ok {
-			return
-		}
-		if s.Kind == plan.KindRemoveFile {
-			if _, ok := led.files[f.Path]; !ok {
-				add(s.ID, f.Path, "%s", notOwned)
-			}
-			return
-		}
-		if sha256Hex([]byte(f.Content)) != f.SHA256 {
-			add(s.ID, f.Path, "the content does not have the sha256 the plan gives (%s)", f.SHA256)
-		}
-		if fi, err := r.fs.r.Lstat(rel); err == nil && !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
-			// Replaced by rename, it would be gone: a FIFO, a device or a
-			// directory is never a file a plan writes.
-			add(s.ID, f.Path, "is %s, not a regular file: refusing to replace it", durable.Describe(fi.Mode()))
-		}
-	case plan.KindExtractArchive, plan.KindRemoveArchive:
-		a := s.Inputs.Archive
-		rel, ok := r.checkPath(s.ID, a.Dest, add)
-		if !ok {
-			return
-		}
-		if rel == "." {
-			add(s.ID, a.Dest, "the archive destination cannot be the root")
-			return
-		}
-		if s.Kind == plan.KindRemoveArchive && !led.archives[a.Dest] {
-			add(s.ID, a.Dest, "%s", notOwned)
-			return
-		}
-		if s.Kind == plan.KindExtractArchive {
-			if empty, err := r.emptyOrAbsent(rel); err != nil {
-				add(s.ID, a.Dest, "%v", err)
-			} else if !empty && !r.ownsArchiveDest(a.Dest) {
-				add(s.ID, a.Dest, "exists, is not empty, and no installed runtime owns it: refusing to replace it")
-			}
-		}
+	h, err := handlerFor(s)
+	if err != nil {
+		add(s.ID, "", "%v", err)
+		return
 	}
+	h.check(r, s, &preflight{db: db, led: led, add: add})
+}
+
+// preflight is what a handler's check reads: dpkg's database, the
+// ledger, and where to report problems.
+type preflight struct {
+	db  dpkgDB
+	led ledger
+	add func(step, path, format string, args ...any)
 }
 
 func (r *run) openBundleOnce() (*bundleIndex, error) {
@@ -486,7 +404,7 @@ func (r *run) emptyOrAbsent(rel string) (bool, error) {
 // installs the service.
 func (r *run) plannedService(name string) bool {
 	for _, s := range r.plan.Steps {
-		if s.Kind == plan.KindInstallService && s.Inputs.Service.Name == name {
+		if in, ok := s.Inputs.(*plan.InstallService); ok && in.Service.Name == name {
 			return true
 		}
 	}

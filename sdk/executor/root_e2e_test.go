@@ -43,19 +43,19 @@ func containedPlan(t *testing.T, svc state.Service, hc state.HealthCheck, lineag
 		rts := []state.Runtime{rt}
 		p = plan.Plan{FormatVersion: plan.FormatVersion, Target: containedTarget, Artifacts: []plan.Artifact{},
 			Steps: []plan.Step{
-				{ID: "install-service:" + svc.Name, Kind: plan.KindInstallService, Runtime: rt.Name, Inputs: plan.Inputs{Service: &svc}, Undo: plan.UndoRemoveService},
-				{ID: "start-service:" + svc.Name, Kind: plan.KindStartService, Runtime: rt.Name, Inputs: plan.Inputs{ServiceName: svc.Name}, Undo: plan.UndoStopService},
-				{ID: "wait-health:" + hc.Name, Kind: plan.KindWaitHealth, Runtime: rt.Name, Inputs: plan.Inputs{Health: &hc}, Undo: plan.UndoNone},
-				{ID: "record-state", Kind: plan.KindRecordState, Inputs: plan.Inputs{Runtimes: &rts}, Undo: plan.UndoRestoreState},
+				{ID: "install-service:" + svc.Name, Runtime: rt.Name, Inputs: &plan.InstallService{Service: svc}},
+				{ID: "start-service:" + svc.Name, Runtime: rt.Name, Inputs: &plan.StartService{ServiceName: svc.Name}},
+				{ID: "wait-health:" + hc.Name, Runtime: rt.Name, Inputs: &plan.WaitHealth{Health: hc}},
+				{ID: "record-state", Inputs: &plan.RecordState{Runtimes: rts}},
 			}}
 	} else {
 		rts := []state.Runtime{}
 		p = plan.Plan{FormatVersion: plan.FormatVersion, Target: containedTarget, Artifacts: []plan.Artifact{},
 			State: plan.StateRef{Lineage: lineage, Serial: 1},
 			Steps: []plan.Step{
-				{ID: "stop-service:" + svc.Name, Kind: plan.KindStopService, Runtime: rt.Name, Inputs: plan.Inputs{ServiceName: svc.Name}, Undo: plan.UndoStartService},
-				{ID: "remove-service:" + svc.Name, Kind: plan.KindRemoveService, Runtime: rt.Name, Inputs: plan.Inputs{Service: &svc}, Undo: plan.UndoRestoreService},
-				{ID: "record-state", Kind: plan.KindRecordState, Inputs: plan.Inputs{Runtimes: &rts}, Undo: plan.UndoRestoreState},
+				{ID: "stop-service:" + svc.Name, Runtime: rt.Name, Inputs: &plan.StopService{ServiceName: svc.Name}},
+				{ID: "remove-service:" + svc.Name, Runtime: rt.Name, Inputs: &plan.RemoveService{Service: svc}},
+				{ID: "record-state", Inputs: &plan.RecordState{Runtimes: rts}},
 			}}
 	}
 	for i := range p.Steps {

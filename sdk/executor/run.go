@@ -33,6 +33,11 @@ type run struct {
 	repairErr error
 	res       *Result
 	start     time.Time
+	// backup is where the step being prepared keeps its backups.
+	backup string
+	// startedSupervisor: a start-service step the rollback undid had
+	// started runsvdir (see verifyRollback).
+	startedSupervisor bool
 }
 
 // Apply runs a plan (its JSON bytes, as `runtimectl plan` writes them).
@@ -188,7 +193,7 @@ func (r *run) superviseAfterRecover(ctx context.Context) {
 // and the apply is rolled back.
 func (r *run) superviseStarted(ctx context.Context) {
 	for i, s := range r.plan.Steps {
-		if s.Kind == plan.KindStartService && r.j.Steps[i].Phase == phaseDone {
+		if s.Kind() == plan.KindStartService && r.j.Steps[i].Phase == phaseDone {
 			if _, err := r.e.opts.Services.EnsureSupervisor(ctx); err != nil {
 				r.res.Warnings = append(r.res.Warnings, "start runsvdir: "+err.Error())
 			}
@@ -270,7 +275,7 @@ func (r *run) begin(planJSON []byte) error {
 	r.j = &journal{FormatVersion: journalFormat, Operation: "apply", PlanDigest: r.digest, BundleDir: r.e.opts.BundleDir,
 		PID: os.Getpid(), Started: time.Now().UTC().Truncate(time.Millisecond), Mode: modeApply}
 	for _, s := range r.plan.Steps {
-		r.j.Steps = append(r.j.Steps, stepRecord{ID: s.ID, Kind: s.Kind, Phase: phasePending})
+		r.j.Steps = append(r.j.Steps, stepRecord{ID: s.ID, Kind: s.Kind(), Phase: phasePending})
 	}
 	if r.changesPackages() {
 		db, err := r.fs.readDpkgStatus()
@@ -289,7 +294,7 @@ func (r *run) begin(planJSON []byte) error {
 
 func (r *run) changesPackages() bool {
 	for _, s := range r.plan.Steps {
-		if s.Kind == plan.KindInstallPackages || s.Kind == plan.KindRemovePackages {
+		if s.Kind() == plan.KindInstallPackages || s.Kind() == plan.KindRemovePackages {
 			return true
 		}
 	}
@@ -308,9 +313,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 		r.progress("[%d/%d] %s%s", i+1, n, s.ID, describe(s))
 		t0 := time.Now()
 		if rec.Phase == phasePending {
-			rec.Undo = &undoData{}
 			if err := r.prepare(ctx, i); err != nil {
-				rec.Undo = nil
 				return r.fail(ctx, i, err, t0)
 			}
 			rec.Phase = phaseDoing
@@ -332,7 +335,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 			err = r.saveStep(i)
 		}
 		if err == nil {
-			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: phaseDone, Took: time.Since(t0)})
+			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: phaseDone, Took: time.Since(t0)})
 			err = r.fault(s.ID, "done")
 		}
 		if errors.Is(err, errCrash) {
@@ -354,7 +357,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 // fail rolls back after step i failed with err.
 func (r *run) fail(ctx context.Context, i int, err error, t0 time.Time) (*Result, error) {
 	s := &r.plan.Steps[i]
-	r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: "failed", Took: time.Since(t0), Error: err.Error()})
+	r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: "failed", Took: time.Since(t0), Error: err.Error()})
 	r.progress("[%d/%d] %s failed: %v", i+1, len(r.plan.Steps), s.ID, firstLine(err.Error()))
 	r.j.Error = fmt.Sprintf("step %s: %v", s.ID, err)
 	// A rollback must run to the end even when the failure was an
@@ -423,7 +426,7 @@ func (r *run) rollback(ctx context.Context) error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("undo %s: %w", s.ID, err))
-			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: "undo-failed", Took: time.Since(t0), Error: err.Error()})
+			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: "undo-failed", Took: time.Since(t0), Error: err.Error()})
 			r.progress("undo [%d/%d] %s failed: %v", i+1, n, s.ID, firstLine(err.Error()))
 			continue
 		}
@@ -431,7 +434,7 @@ func (r *run) rollback(ctx context.Context) error {
 		if err := r.saveStep(i); err != nil {
 			return err
 		}
-		r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind, Status: phaseUndone, Took: time.Since(t0)})
+		r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: phaseUndone, Took: time.Since(t0)})
 		if err := r.fault(s.ID, "undone"); err != nil {
 			return err
 		}
@@ -607,18 +610,8 @@ func (r *run) collect(dir string) {
 			continue
 		}
 		for _, s := range j.Steps {
-			u := s.Undo
-			if u == nil {
-				continue
-			}
-			if u.Staging != "" {
-				r.gc(r.fs.removeAll(u.Staging))
-			}
-			if u.Aside != "" && name == "committed.json" {
-				r.gc(r.fs.removeAll(u.Aside))
-			}
-			if u.Path != "" {
-				r.gc(r.fs.remove(tmpName(u.Path)))
+			if h, ok := handlers[s.Kind]; ok && s.Undo != nil {
+				h.collect(r, s.Undo, name == "committed.json")
 			}
 		}
 	}

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-
-	"github.com/runtimekit/runtimekit/sdk/plan"
-	"github.com/runtimekit/runtimekit/sdk/service"
 )
 
 // A rollback says "the machine is as it was before" only after checking
@@ -34,6 +31,7 @@ func (e *MismatchError) Error() string {
 func (r *run) verifyRolledBack(ctx context.Context) []string {
 	var diffs []string
 	add := func(format string, args ...any) { diffs = append(diffs, fmt.Sprintf(format, args...)) }
+	r.startedSupervisor = false
 	if r.j.Packages != nil {
 		db, err := r.fs.readDpkgStatus()
 		if err != nil {
@@ -50,44 +48,20 @@ func (r *run) verifyRolledBack(ctx context.Context) []string {
 			add("dpkg --configure -a failed during the recovery: %v", firstLine(r.repairErr.Error()))
 		}
 	}
-	startedSupervisor := false
-	for i, s := range r.plan.Steps {
+	for i := range r.plan.Steps {
+		s := &r.plan.Steps[i]
 		u := r.j.Steps[i].Undo
 		if u == nil || r.j.Steps[i].Phase != phaseUndone {
 			continue
 		}
-		switch s.Kind {
-		case plan.KindWriteFile, plan.KindRemoveFile:
-			if u.Kept == "" && u.Saved != nil {
-				if d := r.differsFromSaved(u.Saved, u.Path); d != "" {
-					add("%s: %s", abs(u.Path), d)
-				}
-			}
-		case plan.KindRecordState:
-			if u.State != nil {
-				if d := r.differsFromSaved(u.State, u.Path); d != "" {
-					add("%s: %s", abs(u.Path), d)
-				}
-			}
-		case plan.KindExtractArchive, plan.KindRemoveArchive:
-			ok, err := r.fs.exists(u.Dest)
-			switch {
-			case err != nil:
-				add("%s: %v", abs(u.Dest), err)
-			case ok != u.HadDest:
-				add("%s: %s", abs(u.Dest), map[bool]string{true: "exists, and did not before", false: "is missing"}[ok])
-			}
-		case plan.KindStartService:
-			st, err := r.e.opts.Services.Status(ctx, s.Inputs.ServiceName)
-			if err == nil && st.Up && !u.WasUp {
-				add("service %s is still running (pid %d)", s.Inputs.ServiceName, st.PID)
-			} else if err != nil && !errors.Is(err, service.ErrNotInstalled) {
-				add("service %s: %v", s.Inputs.ServiceName, err)
-			}
-			startedSupervisor = startedSupervisor || u.SupervisorDown
+		h, err := handlerFor(s)
+		if err != nil {
+			add("%v", err)
+			continue
 		}
+		h.checkUndone(ctx, r, s, u, add)
 	}
-	if startedSupervisor {
+	if r.startedSupervisor {
 		if pid, running := r.supervisorPID(); running {
 			add("runsvdir (pid %d), which the apply started, is still running", pid)
 		}

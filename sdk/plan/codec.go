@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -30,8 +31,13 @@ func Read(path string) (*Plan, error) {
 }
 
 // Parse decodes plan bytes, checks them against schema/plan.schema.json and
-// then with Check. Problems found by Check are returned as Problems.
+// then with Check. Problems found by Check are returned as Problems. A plan
+// of another format version is refused before anything else, saying
+// which runtimectl made it.
 func Parse(b []byte) (*Plan, error) {
+	if err := checkFormat(b); err != nil {
+		return nil, err
+	}
 	var p Plan
 	if err := schema.Decode("plan.schema.json", b, &p); err != nil {
 		return nil, err
@@ -83,18 +89,11 @@ func (p *Plan) Problems() Problems {
 			}
 		}
 		seen[s.ID] = true
-		uses := append([]string(nil), s.Inputs.Artifacts...)
-		for j, pk := range s.Inputs.Packages {
-			if s.Kind == KindInstallPackages {
-				if pk.SHA256 == "" {
-					add(i, fmt.Sprintf("inputs/packages/%d/sha256", j), "", fmt.Sprintf("package %s has no sha256", pk.Name))
-				}
-				uses = append(uses, pk.SHA256)
-			}
+		if s.Inputs == nil {
+			add(i, "inputs", "", "the step has no inputs")
+			continue
 		}
-		if s.Inputs.Archive != nil && s.Kind == KindExtractArchive {
-			uses = append(uses, s.Inputs.Archive.SHA256)
-		}
+		uses := s.Inputs.Uses()
 		for _, d := range uses {
 			if d != "" && !digests[d] {
 				add(i, "", d, fmt.Sprintf("uses artifact sha256 %s, which the plan does not list", d))
@@ -103,7 +102,7 @@ func (p *Plan) Problems() Problems {
 		for _, pr := range stepProblems(s) {
 			// The state recorded repeats what earlier steps install: a
 			// value already found wrong there is not reported again.
-			if reported[pr.Reason] || s.Kind == KindRecordState && pr.Value != "" && values[pr.Value] {
+			if reported[pr.Reason] || s.Kind() == KindRecordState && pr.Value != "" && values[pr.Value] {
 				continue
 			}
 			reported[pr.Reason] = true
@@ -114,4 +113,28 @@ func (p *Plan) Problems() Problems {
 		}
 	}
 	return out
+}
+
+// VersionError is a plan of a format this package does not read.
+type VersionError struct{ Found int }
+
+func (e *VersionError) Error() string {
+	if e.Found < FormatVersion {
+		return fmt.Sprintf("this plan is format %d, made by an older runtimectl; this one reads format %d only: "+
+			"make the plan again with this runtimectl (runtimectl plan ... -o plan.json) and bundle it again", e.Found, FormatVersion)
+	}
+	return fmt.Sprintf("this plan is format %d, made by a newer runtimectl; this one reads format %d only: "+
+		"apply it with the runtimectl that made it, or make the plan again with this one", e.Found, FormatVersion)
+}
+
+// checkFormat reads only formatVersion: an old plan's steps have fields a
+// version-2 decoder would report one by one, none of which is the point.
+func checkFormat(b []byte) error {
+	var v struct {
+		FormatVersion *int `json:"formatVersion"`
+	}
+	if json.Unmarshal(b, &v) != nil || v.FormatVersion == nil || *v.FormatVersion == FormatVersion {
+		return nil // the schema check says what is wrong
+	}
+	return &VersionError{Found: *v.FormatVersion}
 }

@@ -5,7 +5,7 @@ import (
 )
 
 // FormatVersion is the plan format this package reads and writes.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Plan is a step plan.
 type Plan struct {
@@ -94,78 +94,6 @@ type Budget struct {
 	Before int `json:"before"`
 	After  int `json:"after"`
 	Budget int `json:"budget"`
-}
-
-// Step kinds.
-const (
-	KindVerifyBundle    = "verify-bundle"
-	KindInstallPackages = "install-packages"
-	KindRemovePackages  = "remove-packages"
-	KindExtractArchive  = "extract-archive"
-	KindRemoveArchive   = "remove-archive"
-	KindWriteFile       = "write-file"
-	KindRemoveFile      = "remove-file"
-	KindInstallService  = "install-service"
-	KindStartService    = "start-service"
-	KindStopService     = "stop-service"
-	KindRemoveService   = "remove-service"
-	KindWaitHealth      = "wait-health"
-	KindRecordState     = "record-state"
-)
-
-// Kinds lists every step kind.
-var Kinds = []string{
-	KindVerifyBundle, KindInstallPackages, KindRemovePackages, KindExtractArchive, KindRemoveArchive,
-	KindWriteFile, KindRemoveFile, KindInstallService, KindStartService, KindStopService,
-	KindRemoveService, KindWaitHealth, KindRecordState,
-}
-
-// Undo strategies: how the executor reverts a completed step.
-const (
-	UndoNone            = "none"               // nothing changed that needs reverting (checks, waits)
-	UndoRemovePackages  = "remove-packages"    // purge the packages the step installed
-	UndoInstallPackages = "reinstall-packages" // reinstall removed packages from the bundle
-	UndoRemoveTree      = "remove-tree"        // delete what the extraction created
-	UndoRestoreFile     = "restore-file"       // put back the backup taken before the step (or delete a new file)
-	UndoStopService     = "stop-service"
-	UndoStartService    = "start-service"
-	UndoRemoveService   = "remove-service"
-	UndoRestoreService  = "restore-service" // reinstall the service definition backed up before removal
-	UndoRestoreState    = "restore-state"   // put back the previous state file
-)
-
-// Step is one action of the plan.
-type Step struct {
-	ID   string `json:"id"`
-	Kind string `json:"kind"`
-	// Runtime is the runtime the step serves; empty for shared steps.
-	Runtime string `json:"runtime,omitempty"`
-	// Needs are ids of earlier steps that must have completed.
-	Needs  []string `json:"needs"`
-	Inputs Inputs   `json:"inputs"`
-	Undo   string   `json:"undo"`
-}
-
-// Inputs carry a step's parameters; which field is set depends on the kind.
-type Inputs struct {
-	// verify-bundle: every artifact, by SHA-256.
-	Artifacts []string `json:"artifacts,omitempty"`
-	// install-packages (in unpack order) and remove-packages (in removal order).
-	Packages []PackageRef `json:"packages,omitempty"`
-	// remove-packages: purge configuration files too.
-	Purge bool `json:"purge,omitempty"`
-	// extract-archive, remove-archive.
-	Archive *Archive `json:"archive,omitempty"`
-	// write-file, remove-file.
-	File *File `json:"file,omitempty"`
-	// install-service, remove-service.
-	Service *state.Service `json:"service,omitempty"`
-	// start-service, stop-service.
-	ServiceName string `json:"serviceName,omitempty"`
-	// wait-health.
-	Health *state.HealthCheck `json:"health,omitempty"`
-	// record-state: the runtimes after the plan.
-	Runtimes *[]state.Runtime `json:"runtimes,omitempty"`
 }
 
 // PackageRef is a Debian package in a step; SHA256 names its .deb in the

@@ -243,40 +243,10 @@ func CorePackage(name string) bool {
 
 // stepProblems checks one step's inputs with the rules above.
 func stepProblems(s Step) state.Problems {
-	in := s.Inputs
-	var ps state.Problems
-	switch s.Kind {
-	case KindRemovePackages:
-		for i, pk := range in.Packages {
-			if CorePackage(pk.Name) {
-				ps = append(ps, state.Problem{Field: fmt.Sprintf("inputs/packages/%d/name", i), Value: pk.Name,
-					Reason: fmt.Sprintf("package %s is part of Debian's base system: plans never remove it", pk.Name)})
-			}
-		}
-	case KindExtractArchive, KindRemoveArchive:
-		if in.Archive != nil {
-			ps = append(ps, CheckArchive(*in.Archive).Under("inputs/archive")...)
-		}
-	case KindWriteFile, KindRemoveFile:
-		if in.File != nil {
-			ps = append(ps, CheckFile(*in.File, s.Kind == KindWriteFile).Under("inputs/file")...)
-		}
-	case KindInstallService:
-		// A removed service is the machine's already (and a rollback puts
-		// back the definition it had there, not the plan's).
-		if in.Service != nil {
-			ps = append(ps, state.CheckService(*in.Service).Under("inputs/service")...)
-		}
-	case KindWaitHealth:
-		if in.Health != nil {
-			ps = append(ps, CheckHealth(*in.Health).Under("inputs/health")...)
-		}
-	case KindRecordState:
-		if in.Runtimes != nil {
-			ps = append(ps, state.CheckRuntimes(*in.Runtimes).Under("inputs/runtimes")...)
-		}
+	if s.Inputs == nil {
+		return nil
 	}
-	return ps
+	return s.Inputs.problems()
 }
 
 // RootProcess is a service or an exec health check a plan runs as root.
@@ -307,17 +277,17 @@ func (p *Plan) RunsAsRoot() []RootProcess {
 		}
 	}
 	for _, s := range p.Steps {
-		switch {
-		case s.Kind == KindRecordState && s.Inputs.Runtimes != nil:
-			for _, rt := range *s.Inputs.Runtimes {
+		switch in := s.Inputs.(type) {
+		case *RecordState:
+			for _, rt := range in.Runtimes {
 				for _, svc := range rt.Services {
 					addSvc(rt.Name, svc)
 				}
 			}
-		case s.Kind == KindInstallService && s.Inputs.Service != nil:
-			addSvc(s.Runtime, *s.Inputs.Service)
-		case s.Kind == KindWaitHealth && s.Inputs.Health != nil:
-			if h := s.Inputs.Health; h.Kind == state.HealthExec && h.User == "root" {
+		case *InstallService:
+			addSvc(s.Runtime, in.Service)
+		case *WaitHealth:
+			if h := in.Health; h.Kind == state.HealthExec && h.User == "root" {
 				checks = append(checks, RootProcess{Runtime: s.Runtime, Check: h.Name})
 			}
 		}

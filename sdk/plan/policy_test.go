@@ -44,11 +44,18 @@ func step(t *testing.T, p *plan.Plan, id string) *plan.Step {
 // writeFile makes the write-file step s write path instead, renamed (and
 // so needed) accordingly.
 func writeFile(p *plan.Plan, s *plan.Step, path string) {
-	f := *s.Inputs.File
-	f.Path = path
-	s.Inputs.File = &f
+	s.Inputs.(*plan.WriteFile).File.Path = path
 	rename(p, s, "write-file:"+path)
 }
+
+// file is the file a write-file step writes.
+func file(s *plan.Step) *plan.File { return &s.Inputs.(*plan.WriteFile).File }
+
+// svc is the service an install-service step installs.
+func svc(s *plan.Step) *state.Service { return &s.Inputs.(*plan.InstallService).Service }
+
+// health is the check a wait-health step waits for.
+func health(s *plan.Step) *state.HealthCheck { return &s.Inputs.(*plan.WaitHealth).Health }
 
 func rename(p *plan.Plan, s *plan.Step, id string) {
 	for i := range p.Steps {
@@ -96,61 +103,54 @@ func TestPolicy(t *testing.T) {
 			[]found{{"write-file:/var/lib", "inputs/file/path", "/var/lib holds /var/lib/runtimekit"}}},
 		{"unclean path", "nginx", func(t *testing.T, p *plan.Plan) { writeFile(p, step(t, p, conf), "/srv/www/") },
 			[]found{{"write-file:/srv/www/", "inputs/file/path", `is not clean: write "/srv/www"`}}},
-		{"setuid", "nginx", func(t *testing.T, p *plan.Plan) { step(t, p, conf).Inputs.File.Mode = 0o4777 },
+		{"setuid", "nginx", func(t *testing.T, p *plan.Plan) { file(step(t, p, conf)).Mode = 0o4777 },
 			[]found{{conf, "inputs/file/mode", "sets setuid or setgid"}}},
-		{"setgid", "nginx", func(t *testing.T, p *plan.Plan) { step(t, p, conf).Inputs.File.Mode = 0o2755 },
+		{"setgid", "nginx", func(t *testing.T, p *plan.Plan) { file(step(t, p, conf)).Mode = 0o2755 },
 			[]found{{conf, "inputs/file/mode", "sets setuid or setgid"}}},
-		{"content digest", "nginx", func(t *testing.T, p *plan.Plan) { step(t, p, conf).Inputs.File.Content = "tampered" },
+		{"content digest", "nginx", func(t *testing.T, p *plan.Plan) { file(step(t, p, conf)).Content = "tampered" },
 			[]found{{conf, "inputs/file/sha256", "does not have the sha256"}}},
 		{"remove an account file", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, conf)
-			s.Kind, s.Inputs.File.Path, s.Inputs.File.Content = plan.KindRemoveFile, "/etc/group", ""
+			f := *file(s)
+			f.Path, f.Content = "/etc/group", ""
+			s.Inputs = &plan.RemoveFile{File: f}
 			rename(p, s, "remove-file:/etc/group")
 		}, []found{{"remove-file:/etc/group", "inputs/file/path", "account files"}}},
 		{"NUL in argv", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "install-service:nginx")
-			svc := *s.Inputs.Service
-			svc.Argv = []string{"/usr/sbin/nginx", "-g", "daemon off;\x00"}
-			s.Inputs.Service = &svc
+			svc(s).Argv = []string{"/usr/sbin/nginx", "-g", "daemon off;\x00"}
 		}, []found{{"install-service:nginx", "inputs/service/argv/2", "service nginx: argv[2] contains a NUL byte"}}},
 		{"= in argv[0]", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "install-service:nginx")
-			svc := *s.Inputs.Service
-			svc.Argv = []string{"NGINX=1", "/usr/sbin/nginx"}
-			s.Inputs.Service = &svc
+			svc(s).Argv = []string{"NGINX=1", "/usr/sbin/nginx"}
 		}, []found{{"install-service:nginx", "inputs/service/argv/0", "contains '='"}}},
 		{"NUL in env", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "install-service:nginx")
-			svc := *s.Inputs.Service
-			svc.Env = map[string]string{"A": "x\x00"}
-			s.Inputs.Service = &svc
+			svc(s).Env = map[string]string{"A": "x\x00"}
 		}, []found{{"install-service:nginx", "inputs/service/env/A", "A contains a NUL byte"}}},
 		{"health busy loop", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "wait-health:nginx/nginx-http")
-			h := *s.Inputs.Health
+			h := health(s)
 			h.Interval, h.StartPeriod = "0s", "1000000h"
-			s.Inputs.Health = &h
 		}, []found{
 			{"wait-health:nginx/nginx-http", "inputs/health/interval", "below the minimum 100ms"},
 			{"wait-health:nginx/nginx-http", "inputs/health/startPeriod", "over the maximum 10m0s"},
 		}},
 		{"exec check without a user", "node", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "wait-health:node/node-runs")
-			h := *s.Inputs.Health
-			h.User = ""
-			s.Inputs.Health = &h
+			health(s).User = ""
 		}, []found{{"wait-health:node/node-runs", "inputs/health/user", "must name the user it runs as"}}},
 		{"Essential package removed", "nginx", func(t *testing.T, p *plan.Plan) {
-			p.Steps = append(p.Steps, plan.Step{ID: "remove-packages", Kind: plan.KindRemovePackages, Needs: []string{}, Undo: plan.UndoInstallPackages,
-				Inputs: plan.Inputs{Packages: []plan.PackageRef{{Name: "nginx-light", Version: "1.22.1-9", Arch: "i386"}, {Name: "dpkg", Version: "1.21.22", Arch: "i386"}, {Name: "libc6", Version: "2.36-9", Arch: "i386"}}}})
+			p.Steps = append(p.Steps, plan.Step{ID: "remove-packages", Needs: []string{},
+				Inputs: &plan.RemovePackages{Packages: []plan.PackageRef{{Name: "nginx-light", Version: "1.22.1-9", Arch: "i386"}, {Name: "dpkg", Version: "1.21.22", Arch: "i386"}, {Name: "libc6", Version: "2.36-9", Arch: "i386"}}}})
 		}, []found{
 			{"remove-packages", "inputs/packages/1/name", "package dpkg is part of Debian's base system"},
 			{"remove-packages", "inputs/packages/2/name", "package libc6 is part of Debian's base system"},
 		}},
 		{"duplicate runtime recorded", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "record-state")
-			rts := append(*s.Inputs.Runtimes, (*s.Inputs.Runtimes)[0])
-			s.Inputs.Runtimes = &rts
+			in := s.Inputs.(*plan.RecordState)
+			in.Runtimes = append(in.Runtimes, in.Runtimes[0])
 		}, []found{{"record-state", "inputs/runtimes/1/name", "runtime nginx: listed twice"}}},
 	}
 	for _, tt := range tests {
@@ -251,9 +251,7 @@ func TestRunsAsRoot(t *testing.T) {
 	}
 	// An exec check as root is listed and shown.
 	s := step(t, p, "wait-health:node/node-runs")
-	h := *s.Inputs.Health
-	h.User = "root"
-	s.Inputs.Health = &h
+	health(s).User = "root"
 	var out bytes.Buffer
 	if err := p.Render(&out); err != nil {
 		t.Fatal(err)
@@ -272,17 +270,17 @@ func TestProblemsReportedOnce(t *testing.T) {
 	path := "/srv//www/index.html"
 	s := step(t, p, "write-file:/srv/www/index.html")
 	writeFile(p, s, path)
-	sum := sha256.Sum256([]byte(s.Inputs.File.Content))
-	s.Inputs.File.SHA256 = hex.EncodeToString(sum[:])
+	sum := sha256.Sum256([]byte(file(s).Content))
+	file(s).SHA256 = hex.EncodeToString(sum[:])
 	rs := step(t, p, "record-state")
-	rts := append([]state.Runtime(nil), *rs.Inputs.Runtimes...)
+	rts := append([]state.Runtime(nil), rs.Inputs.(*plan.RecordState).Runtimes...)
 	rts[0].Files = append([]state.File(nil), rts[0].Files...)
 	for i := range rts[0].Files {
 		if rts[0].Files[i].Path == "/srv/www/index.html" {
 			rts[0].Files[i].Path = path
 		}
 	}
-	rs.Inputs.Runtimes = &rts
+	rs.Inputs.(*plan.RecordState).Runtimes = rts
 	var ps plan.Problems
 	if !errors.As(p.Check(), &ps) {
 		t.Fatal("Check accepts an unclean path")
@@ -302,13 +300,15 @@ func TestProblemsReportedOnce(t *testing.T) {
 func TestRemovalsTakeWhatIsThere(t *testing.T) {
 	p := golden(t, "nginx")
 	s := step(t, p, "write-file:/etc/runtimekit/nginx/nginx.conf")
-	s.Kind, s.Undo, s.Inputs.File.Mode, s.Inputs.File.Content = plan.KindRemoveFile, plan.UndoRestoreFile, 0o4755, ""
+	f := *file(s)
+	f.Mode, f.Content = 0o4755, ""
+	s.Inputs = &plan.RemoveFile{File: f}
 	rename(p, s, "remove-file:/etc/runtimekit/nginx/nginx.conf")
-	svc := step(t, p, "install-service:nginx")
-	def := *svc.Inputs.Service
+	sv := step(t, p, "install-service:nginx")
+	def := *svc(sv)
 	def.StopTimeout = "1h"
-	svc.Kind, svc.Undo, svc.Inputs.Service = plan.KindRemoveService, plan.UndoRestoreService, &def
-	rename(p, svc, "remove-service:nginx")
+	sv.Inputs = &plan.RemoveService{Service: def}
+	rename(p, sv, "remove-service:nginx")
 	if err := p.Check(); err != nil {
 		t.Errorf("Check = %v", err)
 	}

@@ -83,8 +83,11 @@ func (p *Plan) RenderSteps(w io.Writer) error {
 	var b strings.Builder
 	for i, s := range p.Steps {
 		fmt.Fprintf(&b, "%3d. %s", i+1, s.ID)
-		if s.Kind == KindInstallPackages || s.Kind == KindRemovePackages {
-			fmt.Fprintf(&b, " (%d packages)", len(s.Inputs.Packages))
+		switch in := s.Inputs.(type) {
+		case *InstallPackages:
+			fmt.Fprintf(&b, " (%d packages)", len(in.Packages))
+		case *RemovePackages:
+			fmt.Fprintf(&b, " (%d packages)", len(in.Packages))
 		}
 		b.WriteString("\n")
 	}

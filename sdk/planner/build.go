@@ -102,7 +102,7 @@ func (p *planning) build() *plan.Plan {
 		for i, a := range out.Artifacts {
 			digests[i] = a.SHA256
 		}
-		b.add(plan.Step{ID: "verify-bundle", Kind: plan.KindVerifyBundle, Inputs: plan.Inputs{Artifacts: digests}, Undo: plan.UndoNone})
+		b.add(plan.Step{ID: "verify-bundle", Inputs: &plan.VerifyBundle{Artifacts: digests}})
 	}
 
 	// Removals, in reverse requires order.
@@ -116,13 +116,13 @@ func (p *planning) build() *plan.Plan {
 			handover = append(handover, handoverService{rt.Name, s})
 		}
 		for j := len(svcs) - 1; j >= 0; j-- {
-			b.add(plan.Step{ID: "stop-service:" + svcs[j].Name, Kind: plan.KindStopService, Runtime: rt.Name,
-				Inputs: plan.Inputs{ServiceName: svcs[j].Name}, Undo: plan.UndoStartService})
+			b.add(plan.Step{ID: "stop-service:" + svcs[j].Name, Runtime: rt.Name,
+				Inputs: &plan.StopService{ServiceName: svcs[j].Name}})
 		}
 		for j := len(svcs) - 1; j >= 0; j-- {
 			s := svcs[j]
-			b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: rt.Name,
-				Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
+			b.add(plan.Step{ID: "remove-service:" + s.Name, Runtime: rt.Name,
+				Needs: []string{"stop-service:" + s.Name}, Inputs: &plan.RemoveService{Service: s}})
 		}
 		// An old version still serving during a handover keeps its files
 		// and packages until it has stopped.
@@ -134,13 +134,13 @@ func (p *planning) build() *plan.Plan {
 			if p.rewrites(f.Path) {
 				continue // the upgrade writes it again
 			}
-			*target = append(*target, plan.Step{ID: "remove-file:" + f.Path, Kind: plan.KindRemoveFile, Runtime: rt.Name,
-				Inputs: plan.Inputs{File: &plan.File{Path: f.Path, SHA256: f.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}},
-				Needs:  []string{}, Undo: plan.UndoRestoreFile})
+			*target = append(*target, plan.Step{ID: "remove-file:" + f.Path, Runtime: rt.Name,
+				Inputs: &plan.RemoveFile{File: plan.File{Path: f.Path, SHA256: f.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind}},
+				Needs:  []string{}})
 		}
 		for _, a := range rt.Artifacts {
-			*target = append(*target, plan.Step{ID: "remove-archive:" + rt.Name + "/" + a.Name, Kind: plan.KindRemoveArchive, Runtime: rt.Name,
-				Inputs: plan.Inputs{Archive: &plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest}}, Needs: []string{}, Undo: plan.UndoNone})
+			*target = append(*target, plan.Step{ID: "remove-archive:" + rt.Name + "/" + a.Name, Runtime: rt.Name,
+				Inputs: &plan.RemoveArchive{Archive: plan.Archive{Name: a.Name, SHA256: a.SHA256, Format: a.Format, Dest: a.Dest}}, Needs: []string{}})
 		}
 	}
 	removePackages := func() {
@@ -151,8 +151,8 @@ func (p *planning) build() *plan.Plan {
 		for i, q := range remove {
 			refs[i] = plan.PackageRef{Name: q.Name, Version: q.Version, Arch: q.Arch}
 		}
-		b.add(plan.Step{ID: "remove-packages", Kind: plan.KindRemovePackages, Inputs: plan.Inputs{Packages: refs, Purge: true},
-			Needs: b.ofKinds(plan.KindRemoveService, plan.KindRemoveFile, plan.KindRemoveArchive), Undo: plan.UndoInstallPackages})
+		b.add(plan.Step{ID: "remove-packages", Inputs: &plan.RemovePackages{Packages: refs, Purge: true},
+			Needs: b.ofKinds(plan.KindRemoveService, plan.KindRemoveFile, plan.KindRemoveArchive)})
 	}
 	if len(handover) == 0 {
 		removePackages()
@@ -164,20 +164,20 @@ func (p *planning) build() *plan.Plan {
 		for i, d := range install {
 			refs[i] = plan.PackageRef{Name: d.Name, Version: d.Version, Arch: d.Arch, SHA256: d.SHA256}
 		}
-		b.add(plan.Step{ID: "install-packages", Kind: plan.KindInstallPackages, Inputs: plan.Inputs{Packages: refs},
-			Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindRemovePackages), Undo: plan.UndoRemovePackages})
+		b.add(plan.Step{ID: "install-packages", Inputs: &plan.InstallPackages{Packages: refs},
+			Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindRemovePackages)})
 	}
 	for _, u := range added {
 		for _, a := range u.archives {
 			a := a
-			b.add(plan.Step{ID: "extract-archive:" + u.rt.Name + "/" + a.Name, Kind: plan.KindExtractArchive, Runtime: u.rt.Name,
-				Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages), Inputs: plan.Inputs{Archive: &a}, Undo: plan.UndoRemoveTree})
+			b.add(plan.Step{ID: "extract-archive:" + u.rt.Name + "/" + a.Name, Runtime: u.rt.Name,
+				Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages), Inputs: &plan.ExtractArchive{Archive: a}})
 		}
 		paths := sortedKeys(u.files)
 		for _, path := range paths {
 			f := u.files[path]
-			b.add(plan.Step{ID: "write-file:" + path, Kind: plan.KindWriteFile, Runtime: u.rt.Name,
-				Needs: b.ofKinds(plan.KindInstallPackages, plan.KindExtractArchive), Inputs: plan.Inputs{File: &f}, Undo: plan.UndoRestoreFile})
+			b.add(plan.Step{ID: "write-file:" + path, Runtime: u.rt.Name,
+				Needs: b.ofKinds(plan.KindInstallPackages, plan.KindExtractArchive), Inputs: &plan.WriteFile{File: f}})
 		}
 	}
 	// Services: install all, then start in depends-on order, each followed
@@ -194,8 +194,8 @@ func (p *planning) build() *plan.Plan {
 	for _, s := range svcs {
 		s := s
 		u := owner[s.Name]
-		b.add(plan.Step{ID: "install-service:" + s.Name, Kind: plan.KindInstallService, Runtime: u.rt.Name,
-			Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRemoveService})
+		b.add(plan.Step{ID: "install-service:" + s.Name, Runtime: u.rt.Name,
+			Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: &plan.InstallService{Service: s}})
 	}
 	// Per runtime in requires order: checks of a runtime without a service
 	// (it must run before what builds on it starts), then its services,
@@ -220,13 +220,13 @@ func (p *planning) build() *plan.Plan {
 				needs = append(needs, "start-service:"+d)
 			}
 		}
-		b.add(plan.Step{ID: "start-service:" + name, Kind: plan.KindStartService, Runtime: u.rt.Name,
-			Needs: needs, Inputs: plan.Inputs{ServiceName: name}, Undo: plan.UndoStopService})
+		b.add(plan.Step{ID: "start-service:" + name, Runtime: u.rt.Name,
+			Needs: needs, Inputs: &plan.StartService{ServiceName: name}})
 		for _, h := range u.rt.Health {
 			if h.Service == name {
 				h := h
-				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
-					Needs: []string{"start-service:" + name}, Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
+				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Runtime: u.rt.Name,
+					Needs: []string{"start-service:" + name}, Inputs: &plan.WaitHealth{Health: h}})
 			}
 		}
 	}
@@ -234,8 +234,8 @@ func (p *planning) build() *plan.Plan {
 		for _, h := range u.rt.Health {
 			if h.Service == "" {
 				h := h
-				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Kind: plan.KindWaitHealth, Runtime: u.rt.Name,
-					Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: plan.Inputs{Health: &h}, Undo: plan.UndoNone})
+				b.add(plan.Step{ID: "wait-health:" + u.rt.Name + "/" + h.Name, Runtime: u.rt.Name,
+					Needs: b.runtimeSteps(u.rt.Name, plan.KindWriteFile, plan.KindExtractArchive, plan.KindInstallPackages), Inputs: &plan.WaitHealth{Health: h}})
 			}
 		}
 		for _, s := range dependsOrder(u.rt.Services) {
@@ -247,11 +247,11 @@ func (p *planning) build() *plan.Plan {
 	// new version answered: stopped only now.
 	for _, h := range handover {
 		needs := b.runtimeSteps(h.runtime, plan.KindWaitHealth, plan.KindStartService)
-		b.add(plan.Step{ID: "stop-service:" + h.svc.Name, Kind: plan.KindStopService, Runtime: h.runtime,
-			Needs: needs, Inputs: plan.Inputs{ServiceName: h.svc.Name}, Undo: plan.UndoStartService})
+		b.add(plan.Step{ID: "stop-service:" + h.svc.Name, Runtime: h.runtime,
+			Needs: needs, Inputs: &plan.StopService{ServiceName: h.svc.Name}})
 		s := h.svc
-		b.add(plan.Step{ID: "remove-service:" + s.Name, Kind: plan.KindRemoveService, Runtime: h.runtime,
-			Needs: []string{"stop-service:" + s.Name}, Inputs: plan.Inputs{Service: &s}, Undo: plan.UndoRestoreService})
+		b.add(plan.Step{ID: "remove-service:" + s.Name, Runtime: h.runtime,
+			Needs: []string{"stop-service:" + s.Name}, Inputs: &plan.RemoveService{Service: s}})
 	}
 	for _, st := range late {
 		st.Needs = b.runtimeSteps(st.Runtime, plan.KindRemoveService)
@@ -295,7 +295,7 @@ func (p *planning) build() *plan.Plan {
 		for _, s := range b.plan.Steps {
 			all = append(all, s.ID)
 		}
-		b.add(plan.Step{ID: "record-state", Kind: plan.KindRecordState, Needs: all, Inputs: plan.Inputs{Runtimes: &after}, Undo: plan.UndoRestoreState})
+		b.add(plan.Step{ID: "record-state", Needs: all, Inputs: &plan.RecordState{Runtimes: after}})
 	}
 	out.Summary = p.summary(added, removed, install, remove, after)
 	return out
@@ -330,7 +330,7 @@ func (b *stepBuilder) runtimeSteps(runtime string, kinds ...string) []string {
 	}
 	ids := []string{}
 	for _, s := range b.plan.Steps {
-		if want[s.Kind] && (runtime == "" || s.Runtime == "" || s.Runtime == runtime) {
+		if want[s.Kind()] && (runtime == "" || s.Runtime == "" || s.Runtime == runtime) {
 			ids = append(ids, s.ID)
 		}
 	}

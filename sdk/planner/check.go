@@ -39,27 +39,27 @@ func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic
 	}
 	s := out.Steps[pr.Index-1]
 	rt, field := s.Runtime, ""
-	switch s.Kind {
-	case plan.KindWriteFile:
+	switch in := s.Inputs.(type) {
+	case *plan.WriteFile:
 		if f, ok := strings.CutPrefix(pr.Field, "inputs/file/"); ok {
-			rt, field = s.Runtime, p.manifestIndex(s.Runtime, "files", s.Inputs.File.Path, f)
+			rt, field = s.Runtime, p.manifestIndex(s.Runtime, "files", in.File.Path, f)
 		}
-	case plan.KindInstallService:
+	case *plan.InstallService:
 		if f, ok := strings.CutPrefix(pr.Field, "inputs/service/"); ok {
-			field = p.manifestIndex(s.Runtime, "services", s.Inputs.Service.Name, f)
+			field = p.manifestIndex(s.Runtime, "services", in.Service.Name, f)
 		}
-	case plan.KindWaitHealth:
+	case *plan.WaitHealth:
 		if f, ok := strings.CutPrefix(pr.Field, "inputs/health/"); ok {
-			field = p.manifestIndex(s.Runtime, "health", s.Inputs.Health.Name, manifest.HealthField(f))
+			field = p.manifestIndex(s.Runtime, "health", in.Health.Name, manifest.HealthField(f))
 		}
-	case plan.KindExtractArchive:
+	case *plan.ExtractArchive:
 		field = "/packages"
-	case plan.KindRecordState:
+	case *plan.RecordState:
 		// inputs/runtimes/K/rest: the runtime K of the state recorded.
 		rest, _ := strings.CutPrefix(pr.Field, "inputs/runtimes/")
 		k, rest, _ := strings.Cut(rest, "/")
-		if i, err := strconv.Atoi(k); err == nil && s.Inputs.Runtimes != nil && i < len(*s.Inputs.Runtimes) {
-			rt = (*s.Inputs.Runtimes)[i].Name
+		if i, err := strconv.Atoi(k); err == nil && i < len(in.Runtimes) {
+			rt = in.Runtimes[i].Name
 			field = "/" + rest
 		}
 	}

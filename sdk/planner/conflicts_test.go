@@ -8,6 +8,7 @@ import (
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
@@ -160,7 +161,7 @@ func TestRemovalRules(t *testing.T) {
 	}
 	// Files are removed only if unchanged: the step carries the digest written.
 	for _, st := range p.Steps {
-		if st.Kind == "remove-file" && st.Inputs.File.SHA256 == "" {
+		if in, ok := st.Inputs.(*plan.RemoveFile); ok && in.File.SHA256 == "" {
 			t.Errorf("%s has no digest to compare", st.ID)
 		}
 	}

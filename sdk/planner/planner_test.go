@@ -172,7 +172,7 @@ func TestAutoAndOrder(t *testing.T) {
 	}
 	// Packages are unpacked with Pre-Depends first: runit's helpers before runit.
 	pk := map[string]int{}
-	for i, q := range p.Steps[index["install-packages"]].Inputs.Packages {
+	for i, q := range p.Steps[index["install-packages"]].Inputs.(*plan.InstallPackages).Packages {
 		pk[q.Name] = i
 	}
 	if pk["runit-helper"] > pk["runit"] || pk["libnode108"] > pk["nodejs"] {
@@ -206,8 +206,8 @@ func apply(t testing.TB, s *state.State, p *plan.Plan) *state.State {
 	next.Serial++
 	next.Runtimes = []state.Runtime{}
 	for _, step := range p.Steps {
-		if step.Kind == plan.KindRecordState {
-			next.Runtimes = append(next.Runtimes, (*step.Inputs.Runtimes)...)
+		if in, ok := step.Inputs.(*plan.RecordState); ok {
+			next.Runtimes = append(next.Runtimes, in.Runtimes...)
 		}
 	}
 	if len(p.Steps) == 0 {

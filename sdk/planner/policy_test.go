@@ -141,8 +141,8 @@ func TestStateCannotWidenThePlan(t *testing.T) {
 	}
 	var removed []string
 	for _, s := range p.Steps {
-		if s.Kind == plan.KindRemovePackages {
-			for _, q := range s.Inputs.Packages {
+		if in, ok := s.Inputs.(*plan.RemovePackages); ok {
+			for _, q := range in.Packages {
 				removed = append(removed, q.Name)
 			}
 		}
@@ -187,8 +187,8 @@ health: [{name: "probe", kind: "exec", exec: {argv: ["/bin/true"], user: "root"}
 	}
 	users := map[string]string{}
 	for _, s := range p.Steps {
-		if s.Kind == plan.KindWaitHealth {
-			users[s.Inputs.Health.Name] = s.Inputs.Health.User
+		if in, ok := s.Inputs.(*plan.WaitHealth); ok {
+			users[in.Health.Name] = in.Health.User
 		}
 	}
 	if users["probe"] != "root" || users["plain"] != "nobody" {

@@ -27,16 +27,16 @@ type machine struct {
 func (m *machine) apply(t *testing.T, p *plan.Plan) {
 	t.Helper()
 	for _, s := range p.Steps {
-		switch s.Kind {
-		case plan.KindRemovePackages:
-			for _, q := range s.Inputs.Packages {
+		switch in := s.Inputs.(type) {
+		case *plan.RemovePackages:
+			for _, q := range in.Packages {
 				if !m.packages[q.Name] {
 					t.Fatalf("plan removes %s, which is not installed", q.Name)
 				}
 				delete(m.packages, q.Name)
 			}
-		case plan.KindInstallPackages:
-			for _, q := range s.Inputs.Packages {
+		case *plan.InstallPackages:
+			for _, q := range in.Packages {
 				m.packages[q.Name] = true
 			}
 		}
@@ -194,10 +194,11 @@ func check(t *testing.T, m *machine, base, essential map[string]bool, p *plan.Pl
 		}
 	}
 	for _, s := range p.Steps {
-		if s.Kind != plan.KindRemovePackages {
+		in, ok := s.Inputs.(*plan.RemovePackages)
+		if !ok {
 			continue
 		}
-		for _, q := range s.Inputs.Packages {
+		for _, q := range in.Packages {
 			if who, ok := needed[q.Name]; ok {
 				t.Fatalf("removed %s, which %s still needs\nhistory: %s", q.Name, who, strings.Join(history, "; "))
 			}
