@@ -9,7 +9,8 @@
 // The declaration itself is a CUE manifest (see the schema package) that the
 // plugin returns from [Runtime.Describe]; runtimectl evaluates and caches it, so
 // the plugin process is only started when its manifest may have changed or when
-// its logic ([Runtime.Detect], [Runtime.Render]) is needed.
+// its logic ([Runtime.Detect]) is needed. The manifest's file templates are
+// rendered by runtimectl's planner, not by the plugin.
 //
 // The wire protocol (go-plugin over gRPC, with a versioned handshake) is an
 // implementation detail kept in sdk/internal; nothing in this package's API

@@ -8,9 +8,9 @@ import (
 	"github.com/runtimekit/runtimekit/sdk"
 )
 
-// staticSite is a complete plugin: a manifest plus app detection. Render is
-// inherited from sdk.Unimplemented, so the manifest's files are used as
-// they are.
+// staticSite is a complete plugin: a manifest plus app detection. The
+// manifest's files are rendered by runtimectl's planner; embedding
+// sdk.Unimplemented gives defaults to methods Runtime may gain later.
 type staticSite struct{ sdk.Unimplemented }
 
 const staticManifest = `

@@ -13,9 +13,6 @@ type Runtime interface {
 	// Detect tells whether an application directory is something this runtime
 	// serves, and how sure it is.
 	Detect(ctx context.Context, req *DetectRequest) (*DetectResponse, error)
-	// Render produces the runtime's configuration files for fully resolved
-	// parameters (defaults applied and constraints checked by runtimectl).
-	Render(ctx context.Context, req *RenderRequest) (*RenderResponse, error)
 }
 
 // DescribeRequest asks a plugin for its declaration. It is empty today and
@@ -64,34 +61,12 @@ const (
 	ConfidenceFallback  = 10
 )
 
-// RenderRequest carries resolved parameter values.
-type RenderRequest struct {
-	Params map[string]any
-}
-
-// RenderResponse holds rendered files. Files returned here override the
-// manifest's file entries with the same path.
-type RenderResponse struct {
-	Files []File
-}
-
-// File is one rendered configuration file.
-type File struct {
-	Path    string // absolute, clean
-	Mode    uint32 // permission bits, e.g. 0o644
-	Content []byte
-}
-
-// Unimplemented can be embedded in a Runtime to get "no match" Detect and
-// "nothing to render" Render, so a manifest-only plugin implements Describe only.
+// Unimplemented can be embedded in a Runtime to get a "no match" Detect, so
+// a plugin that detects nothing implements Describe only. Embedding it also
+// gives a default to any method Runtime gains later.
 type Unimplemented struct{}
 
 // Detect reports no match.
 func (Unimplemented) Detect(context.Context, *DetectRequest) (*DetectResponse, error) {
 	return &DetectResponse{}, nil
-}
-
-// Render renders nothing: the manifest's own files are used as they are.
-func (Unimplemented) Render(context.Context, *RenderRequest) (*RenderResponse, error) {
-	return &RenderResponse{}, nil
 }

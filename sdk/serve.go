@@ -14,10 +14,10 @@ import (
 // Serve runs rt as a runtimectl plugin. Call it from the plugin's main
 // function; it returns when runtimectl closes the connection.
 //
-// Parameter values (RenderRequest.Params, DetectResponse.Params) travel as
-// JSON: a plugin receives nil, bool, string, int64 for whole numbers,
-// float64 for other numbers, []any and map[string]any, whatever Go types
-// runtimectl started from.
+// Parameter values (DetectResponse.Params) travel as JSON: runtimectl
+// receives nil, bool, string, int64 for whole numbers, float64 for other
+// numbers, []any and map[string]any, whatever Go types the plugin started
+// from.
 //
 // A plugin binary is started by runtimectl, never by hand: run directly,
 // Serve prints a one-line explanation and exits with status 1.
@@ -80,24 +80,4 @@ func (s *server) Detect(ctx context.Context, req *pluginrpc.DetectRequest) (_ *p
 		Reason:     r.Reason,
 		ParamsJson: params,
 	}, nil
-}
-
-func (s *server) Render(ctx context.Context, req *pluginrpc.RenderRequest) (_ *pluginrpc.RenderResponse, err error) {
-	defer recoverCall("Render", &err)
-	params, err := pluginrpc.DecodeParams(req.GetParamsJson())
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.rt.Render(ctx, &RenderRequest{Params: params})
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, errors.New("Render returned a nil response")
-	}
-	files := make([]*pluginrpc.File, len(r.Files))
-	for i, f := range r.Files {
-		files[i] = &pluginrpc.File{Path: f.Path, Mode: f.Mode, Content: f.Content}
-	}
-	return &pluginrpc.RenderResponse{Files: files}, nil
 }

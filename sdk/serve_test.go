@@ -3,11 +3,9 @@ package sdk_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -46,30 +44,12 @@ func (echo) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectRespon
 		return nil, nil
 	case "error":
 		return nil, errors.New("cannot read " + req.Dir)
-	}
-	return &sdk.DetectResponse{Match: true, Confidence: sdk.ConfidenceFramework, Reason: "dir " + req.Dir,
-		Params: map[string]any{"dir": req.Dir, "n": 3, "ratio": 0.5, "list": []any{"x", 2}, "obj": map[string]any{"k": true}}}, nil
-}
-
-func (echo) Render(_ context.Context, req *sdk.RenderRequest) (*sdk.RenderResponse, error) {
-	if msg, ok := req.Params["error"].(string); ok {
-		return nil, errors.New(msg)
-	}
-	if req.Params["panic"] == true {
+	case "panic":
 		var m map[string]int
 		m["boom"]++ // nil map write: a real bug in a plugin
 	}
-	keys := make([]string, 0, len(req.Params))
-	for k := range req.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var files []sdk.File
-	for _, k := range keys {
-		v := req.Params[k]
-		files = append(files, sdk.File{Path: "/etc/sdktest/" + k, Mode: 0o600, Content: fmt.Appendf(nil, "%T %v", v, v)})
-	}
-	return &sdk.RenderResponse{Files: files}, nil
+	return &sdk.DetectResponse{Match: true, Confidence: sdk.ConfidenceFramework, Reason: "dir " + req.Dir,
+		Params: map[string]any{"dir": req.Dir, "n": 3, "ratio": 0.5, "list": []any{"x", 2}, "obj": map[string]any{"k": true}}}, nil
 }
 
 // pluginRuntime starts the test binary as plugin "sdktest".
@@ -127,36 +107,16 @@ func TestServe(t *testing.T) {
 			wantErr: "plugin sdktest: Detect returned a nil response",
 		},
 		{
-			name: "Render receives int64, float64, nested values",
-			call: func(rt sdk.Runtime) (any, error) {
-				return rt.Render(ctx, &sdk.RenderRequest{Params: map[string]any{"port": 8080, "big": int64(1) << 40, "f": 1.25, "s": "x", "l": []string{"a"}}})
-			},
-			want: &sdk.RenderResponse{Files: []sdk.File{
-				{Path: "/etc/sdktest/big", Mode: 0o600, Content: []byte("int64 1099511627776")},
-				{Path: "/etc/sdktest/f", Mode: 0o600, Content: []byte("float64 1.25")},
-				{Path: "/etc/sdktest/l", Mode: 0o600, Content: []byte("[]interface {} [a]")},
-				{Path: "/etc/sdktest/port", Mode: 0o600, Content: []byte("int64 8080")},
-				{Path: "/etc/sdktest/s", Mode: 0o600, Content: []byte("string x")},
+			name:    "Detect panic is an error",
+			call:    func(rt sdk.Runtime) (any, error) { return rt.Detect(ctx, &sdk.DetectRequest{Dir: "/srv/panic"}) },
+			wantErr: "plugin sdktest: Detect panicked: assignment to entry in nil map",
+		},
+		{
+			name: "the plugin survives a panic",
+			call: func(rt sdk.Runtime) (any, error) { return rt.Detect(ctx, &sdk.DetectRequest{Dir: "/srv/app"}) },
+			want: &sdk.DetectResponse{Match: true, Confidence: 90, Reason: "dir /srv/app", Params: map[string]any{
+				"dir": "/srv/app", "n": int64(3), "ratio": 0.5, "list": []any{"x", int64(2)}, "obj": map[string]any{"k": true},
 			}},
-		},
-		{
-			name: "Render with no parameters",
-			call: func(rt sdk.Runtime) (any, error) { return rt.Render(ctx, &sdk.RenderRequest{}) },
-			want: &sdk.RenderResponse{},
-		},
-		{
-			name: "Render error",
-			call: func(rt sdk.Runtime) (any, error) {
-				return rt.Render(ctx, &sdk.RenderRequest{Params: map[string]any{"error": "template: port: bad"}})
-			},
-			wantErr: "plugin sdktest: template: port: bad",
-		},
-		{
-			name: "Render panic is an error, the plugin survives",
-			call: func(rt sdk.Runtime) (any, error) {
-				return rt.Render(ctx, &sdk.RenderRequest{Params: map[string]any{"panic": true}})
-			},
-			wantErr: "plugin sdktest: Render panicked: assignment to entry in nil map",
 		},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/runtimekit/runtimekit/internal/bounded"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
 // Default is the profile used when none is named.
@@ -102,6 +103,30 @@ func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
 		}
 	}
 	return p, nil
+}
+
+// LockTarget is what a lock made for the profile records as its target.
+func (p *Profile) LockTarget() lock.Target {
+	return lock.Target{Name: p.Name, Arch: p.Arch, DebianArch: p.DebianArch(), Release: p.Debian.Release}
+}
+
+// ShippedLock returns the lock shipped for a built-in profile, or nil when
+// there is none (a profile from a file never has one). The shipped locks
+// are checked against the lock schema by this package's tests, so they are
+// decoded without that check, which costs milliseconds on every plan.
+func (p *Profile) ShippedLock() (*lock.Lock, error) {
+	if !p.Builtin {
+		return nil, nil
+	}
+	b, ok := Lock(p.Name)
+	if !ok {
+		return nil, nil
+	}
+	l, err := lock.ParseTrusted(b)
+	if err != nil {
+		return nil, fmt.Errorf("built-in lock of %s: %w", p.Name, err)
+	}
+	return l, nil
 }
 
 // Lock returns the lock shipped for a built-in profile, made by `runtimectl

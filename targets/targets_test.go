@@ -91,3 +91,39 @@ func TestShippedLocks(t *testing.T) {
 		}
 	}
 }
+
+// The shipped lock of each built-in profile is the one for that profile.
+func TestShippedLockFits(t *testing.T) {
+	ctx := t.Context()
+	for _, n := range targets.Names() {
+		prof, err := targets.Load(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := prof.ShippedLock()
+		if err != nil || l == nil {
+			t.Fatalf("%s: ShippedLock = %v, %v", n, l, err)
+		}
+		if err := l.Fits(prof.LockTarget()); err != nil {
+			t.Errorf("%s: shipped lock: %v", n, err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "webvm-i386.cue") // named like a built-in, still from a file
+	if err := os.WriteFile(path, []byte(`name: "webvm-i386"
+os: "linux"
+arch: "amd64"
+debian: {release: "bookworm", version: "12"}
+budget: {memoryMiB: 256, diskMiB: 1024}
+base: packages: ["dpkg"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := targets.Load(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := prof.ShippedLock(); l != nil || err != nil {
+		t.Errorf("a profile from a file: ShippedLock = %v, %v; want none", l, err)
+	}
+}

@@ -23,7 +23,7 @@ func (a *app) artifactDigester() func(ctx context.Context, art lock.Artifact) (s
 			return "", 0, fmt.Errorf("archive %s declares no size: add size to the manifest", art.Name)
 		}
 		if registry == "" {
-			r, err := bundleNPMRegistry(ctx)
+			r, err := npmRegistry(ctx)
 			if err != nil {
 				return "", 0, err
 			}

@@ -3,24 +3,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/runtimekit/runtimekit/sdk/bundle"
-	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
-	"github.com/runtimekit/runtimekit/sdk/plan"
 )
 
 // aptArchiveCache is where apt keeps the .debs it downloaded; bundle
@@ -110,7 +103,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 		if len(f.runtimes) > 0 {
 			return errors.New("bundle: --runtime selects from a lock; a plan already names what it needs")
 		}
-		items = planItems(p)
+		items = bundle.ItemsFromPlan(p)
 		target = &lock.Target{Name: p.Target.Name, Arch: p.Target.Arch, DebianArch: p.Target.DebianArch, Release: p.Target.Release}
 	default:
 		l, err := lock.Read(f.lockFile)
@@ -146,7 +139,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 	var mirrorErr error
 	opts.Mirror = f.mirror
 	if opts.Mirror == "" && bundleHasKind(items, bundle.KindDeb) {
-		opts.Mirror, mirrorErr = bundleAptMirror("/", target.Release)
+		opts.Mirror, mirrorErr = aptMirror(target.Release)
 		if mirrorErr == nil {
 			log.Debug("Debian mirror from apt sources", "mirror", opts.Mirror)
 		}
@@ -154,7 +147,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 	var registryErr error
 	opts.NPMRegistry = f.npmRegistry
 	if opts.NPMRegistry == "" && bundleHasKind(items, bundle.KindNPM) {
-		opts.NPMRegistry, registryErr = bundleNPMRegistry(ctx)
+		opts.NPMRegistry, registryErr = npmRegistry(ctx)
 	}
 
 	res, err := bundle.Fetch(ctx, items, opts)
@@ -238,79 +231,29 @@ func (a *app) bundleVerifyCommand() *cobra.Command {
 
 // bundleCacheDir is where partial and kept downloads live.
 func (a *app) bundleCacheDir() (string, error) {
-	cache := a.cacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
-		}
-		cache = filepath.Join(dir, "runtimekit")
+	cache, err := a.cacheRoot()
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(cache, "bundle"), nil
 }
 
-// bundleAptMirror returns the Debian mirror this machine's apt uses for release:
-// the first "deb" source listing the release itself among its suites,
-// else one listing an update suite of it (release-updates) but not the
-// security archive, whose pool holds only security uploads.
-func bundleAptMirror(root, release string) (string, error) {
-	srcs, err := debian.ReadAptSources(root)
+// aptMirror is the default --mirror: the one this machine's apt uses.
+func aptMirror(release string) (string, error) {
+	m, err := bundle.AptMirror("/", release)
 	if err != nil {
-		return "", fmt.Errorf("no Debian mirror: %w; pass --mirror URL", err)
+		return "", fmt.Errorf("%w; pass --mirror URL", err)
 	}
-	usable := func(s debian.AptSource) (string, bool) {
-		if s.Type != "deb" || len(s.URIs) == 0 {
-			return "", false
-		}
-		u, err := url.Parse(s.URIs[0])
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
-			return "", false
-		}
-		return strings.TrimRight(s.URIs[0], "/"), true
-	}
-	for _, s := range srcs {
-		for _, suite := range s.Suites {
-			if m, ok := usable(s); ok && suite == release {
-				return m, nil
-			}
-		}
-	}
-	for _, s := range srcs {
-		for _, suite := range s.Suites {
-			if m, ok := usable(s); ok && strings.HasPrefix(suite, release+"-") && !strings.Contains(suite, "security") {
-				return m, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("no Debian mirror: this machine's apt sources have no http(s) or file \"deb\" source for %s; pass --mirror URL", release)
+	return m, nil
 }
 
-// bundleNPMRegistry finds the npm registry the way npm would: the
-// npm_config_registry variable (npm reads it in any case), else npm's own
-// configuration.
-func bundleNPMRegistry(ctx context.Context) (string, error) {
-	for _, k := range []string{"npm_config_registry", "NPM_CONFIG_REGISTRY"} {
-		if v := os.Getenv(k); v != "" {
-			return v, nil
-		}
-	}
-	npm, err := exec.LookPath("npm")
+// npmRegistry is the default --npm-registry: the one npm uses.
+func npmRegistry(ctx context.Context) (string, error) {
+	r, err := bundle.NPMRegistry(ctx)
 	if err != nil {
-		return "", errors.New("no npm registry: pass --npm-registry URL or set npm_config_registry (npm is not installed to ask)")
+		return "", fmt.Errorf("%w; pass --npm-registry URL", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out, stderr bytes.Buffer
-	c := exec.CommandContext(ctx, npm, "config", "get", "registry")
-	c.Stdout, c.Stderr = &out, &stderr
-	if err := c.Run(); err != nil {
-		return "", fmt.Errorf("no npm registry: npm config get registry: %v: %s; pass --npm-registry URL", err, strings.TrimSpace(stderr.String()))
-	}
-	reg := strings.TrimSpace(out.String())
-	if u, err := url.Parse(reg); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("no npm registry: npm config get registry printed %q; pass --npm-registry URL", reg)
-	}
-	return reg, nil
+	return r, nil
 }
 
 func bundleHasKind(items []bundle.Item, kind string) bool {
@@ -338,14 +281,4 @@ func bundleHumanSize(n int64) string {
 	default:
 		return fmt.Sprintf("%d B", n)
 	}
-}
-
-// planItems turns a plan's artifacts into bundle items.
-func planItems(p *plan.Plan) []bundle.Item {
-	items := make([]bundle.Item, len(p.Artifacts))
-	for i, a := range p.Artifacts {
-		items[i] = bundle.Item{Kind: a.Kind, Name: a.Name, Version: a.Version, Arch: a.Arch, Filename: a.Filename,
-			URL: a.URL, Integrity: a.Integrity, SHA256: a.SHA256, Size: a.Size}
-	}
-	return items
 }

@@ -3,22 +3,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/runtimekit/runtimekit/sdk"
+	"github.com/runtimekit/runtimekit/sdk/host"
 )
-
-type detection struct {
-	Runtime    string         `json:"runtime"`
-	Confidence int            `json:"confidence"`
-	Reason     string         `json:"reason"`
-	Params     map[string]any `json:"params,omitempty"`
-}
 
 func (a *app) detectCommand() *cobra.Command {
 	return &cobra.Command{
@@ -34,51 +26,19 @@ func (a *app) detectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			plugins, err := h.Plugins(ctx)
-			if err != nil {
+			found, err := h.Detect(cmd.Context(), dir)
+			var failed *host.DetectError
+			if err != nil && !errors.As(err, &failed) {
 				return err
 			}
-			// Plugins are separate processes: ask them all at once.
-			var (
-				mu    sync.Mutex
-				wg    sync.WaitGroup
-				found []detection
-				errs  []error
-			)
-			for _, p := range plugins {
-				wg.Add(1)
-				go func(name string) {
-					defer wg.Done()
-					rt, err := h.Runtime(ctx, name)
-					var resp *sdk.DetectResponse
-					if err == nil {
-						resp, err = rt.Detect(ctx, &sdk.DetectRequest{Dir: dir})
-					}
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						errs = append(errs, fmt.Errorf("plugin %s: %w", name, err))
-						return
-					}
-					if resp.Match {
-						found = append(found, detection{Runtime: name, Confidence: resp.Confidence, Reason: resp.Reason, Params: resp.Params})
-					}
-				}(p.Name)
-			}
-			wg.Wait()
-			for _, err := range errs {
-				fmt.Fprintln(a.stderr, "runtimectl:", err)
-			}
-			sort.Slice(found, func(i, j int) bool {
-				if found[i].Confidence != found[j].Confidence {
-					return found[i].Confidence > found[j].Confidence
+			if failed != nil {
+				for _, err := range failed.Errs {
+					fmt.Fprintln(a.stderr, "runtimectl:", err)
 				}
-				return found[i].Runtime < found[j].Runtime
-			})
+			}
 			if a.json {
 				if found == nil {
-					found = []detection{}
+					found = []host.Detection{}
 				}
 				if err := a.printJSON(found); err != nil {
 					return err
@@ -91,7 +51,7 @@ func (a *app) detectCommand() *cobra.Command {
 					fmt.Fprintf(a.stdout, "%-8s %3d  %s\n", d.Runtime, d.Confidence, d.Reason)
 				}
 			}
-			if len(errs) > 0 {
+			if failed != nil {
 				return exitError{1}
 			}
 			return nil

@@ -49,13 +49,9 @@ func (a *app) getHost() (*host.Host, error) {
 		}
 		lock = filepath.Join(filepath.Dir(exe), "plugins.lock.json")
 	}
-	cache := a.cacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("find cache directory (set --cache-dir): %w", err)
-		}
-		cache = filepath.Join(dir, "runtimekit")
+	cache, err := a.cacheRoot()
+	if err != nil {
+		return nil, err
 	}
 	a.host = host.New(host.Options{
 		LockFile:     lock,
@@ -65,6 +61,20 @@ func (a *app) getHost() (*host.Host, error) {
 		Logger:       a.logger(),
 	})
 	return a.host, nil
+}
+
+// cacheRoot is --cache-dir, by default runtimekit's directory in the
+// user's cache: plugins' manifests, downloads and Debian indexes live
+// below it.
+func (a *app) cacheRoot() (string, error) {
+	if a.cacheDir != "" {
+		return a.cacheDir, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
+	}
+	return filepath.Join(dir, "runtimekit"), nil
 }
 
 // reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -89,7 +88,7 @@ func (a *app) lockCommand() *cobra.Command {
 				return err
 			}
 			l, err := locker.Build(ctx, locker.Input{
-				Target:    lock.Target{Name: prof.Name, Arch: prof.Arch, DebianArch: prof.DebianArch(), Release: prof.Debian.Release},
+				Target:    prof.LockTarget(),
 				Platform:  prof.Platform(),
 				Base:      prof.Base,
 				Index:     ix,
@@ -140,17 +139,13 @@ func (a *app) lockCommand() *cobra.Command {
 // its SHA-256 and its path below the mirror root.
 func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring string) (file, sum, path string, err error) {
 	if mirror == "" {
-		if mirror, err = bundleAptMirror("/", release); err != nil {
+		if mirror, err = aptMirror(release); err != nil {
 			return "", "", "", err
 		}
 	}
-	cache := a.cacheDir
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return "", "", "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
-		}
-		cache = filepath.Join(dir, "runtimekit")
+	cache, err := a.cacheRoot()
+	if err != nil {
+		return "", "", "", err
 	}
 	file, info, err := debian.FetchIndex(ctx, debian.FetchIndexOptions{
 		Mirror:   mirror,

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -108,7 +107,11 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := &catalog{app: a, files: map[string]map[string][]byte{}}
+	h, err := a.getHost()
+	if err != nil {
+		return nil, err
+	}
+	cat := &host.Catalog{Host: h, Files: map[string]map[string][]byte{}}
 	req := planner.Request{Remove: f.remove, NoAuto: f.noAuto, Cascade: f.cascade, Params: params}
 	for _, path := range f.manifests {
 		b, err := bounded.ReadFile(path, "a manifest", bounded.MaxManifest)
@@ -124,7 +127,7 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		cat.files[m.Name] = files
+		cat.Files[m.Name] = files
 		req.Add = append(req.Add, planner.Add{Name: m.Name})
 	}
 	for _, s := range f.add {
@@ -148,27 +151,17 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 
 // loadLock reads --lock, or the lock shipped for a built-in target.
 func loadLock(path string, prof *targets.Profile) (*lock.Lock, error) {
-	if path != "" {
-		l, err := lock.Read(path)
-		if err != nil {
-			return nil, err
-		}
-		if err := lockFits(l, prof); err != nil {
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		return l, nil
+	if path == "" {
+		// None for a profile from a file: runtimes with packages will be
+		// refused with a hint to lock.
+		return prof.ShippedLock()
 	}
-	if !prof.Builtin {
-		return nil, nil // a profile from a file has no shipped lock
-	}
-	b, ok := targets.Lock(prof.Name)
-	if !ok {
-		return nil, nil // runtimes with packages will be refused with a hint to lock
-	}
-	// Embedded at build time and schema-checked by the targets tests.
-	l, err := lock.ParseTrusted(b)
+	l, err := lock.Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("built-in lock of %s: %w", prof.Name, err)
+		return nil, err
+	}
+	if err := l.Fits(prof.LockTarget()); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return l, nil
 }
@@ -195,61 +188,6 @@ func runtimeParams(flags []string) (map[string]map[string]any, error) {
 	return out, nil
 }
 
-// catalog serves manifests from plugins (through the host's cache) and
-// from --manifest files.
-type catalog struct {
-	app   *app
-	files map[string]map[string][]byte
-}
-
-func (c *catalog) Names(ctx context.Context) ([]string, error) {
-	var names []string
-	for n := range c.files {
-		names = append(names, n)
-	}
-	h, err := c.app.getHost()
-	if err != nil {
-		return nil, err
-	}
-	ps, err := h.Plugins(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range ps {
-		names = append(names, p.Name)
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-func (c *catalog) Manifest(ctx context.Context, name string, params map[string]any) (*manifest.Manifest, error) {
-	if files, ok := c.files[name]; ok {
-		return manifest.LoadFiles(ctx, files, manifest.Options{Params: params})
-	}
-	h, err := c.app.getHost()
-	if err != nil {
-		return nil, err
-	}
-	m, err := c.fromHost(ctx, h, name, params)
-	var nf *host.NotFoundError
-	if errors.As(err, &nf) {
-		return nil, manifest.Diagnostics{{Severity: manifest.SeverityError, Pos: manifest.Pos{File: "command line"},
-			Summary: fmt.Sprintf("no runtime named %q", name), Hint: err.Error()}}
-	}
-	return m, err
-}
-
-func (c *catalog) fromHost(ctx context.Context, h *host.Host, name string, params map[string]any) (*manifest.Manifest, error) {
-	if len(params) == 0 {
-		return h.Manifest(ctx, name)
-	}
-	d, err := h.Describe(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return manifest.LoadFiles(ctx, d.Manifest, manifest.Options{Params: params})
-}
-
 // bundleDebFiles lists the paths a locked .deb ships, reading it from an
 // offline bundle, for the planner's file-overlap check.
 func bundleDebFiles(dir string) (func(ctx context.Context, p lock.Package) ([]string, error), error) {
@@ -274,15 +212,4 @@ func bundleDebFiles(dir string) (func(ctx context.Context, p lock.Package) ([]st
 		}
 		return paths, nil
 	}, nil
-}
-
-// lockFits checks that a lock was made for the profile's name, architecture
-// and Debian release.
-func lockFits(l *lock.Lock, prof *targets.Profile) error {
-	t := l.Target
-	if t.Name != prof.Name || t.Arch != prof.Arch || t.DebianArch != prof.DebianArch() || t.Release != prof.Debian.Release {
-		return fmt.Errorf("it is for target %s (%s/%s, %s), not %s (%s/%s, %s)",
-			t.Name, t.Arch, t.DebianArch, t.Release, prof.Name, prof.Arch, prof.DebianArch(), prof.Debian.Release)
-	}
-	return nil
 }

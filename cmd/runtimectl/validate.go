@@ -4,12 +4,11 @@ package main
 
 import (
 	"fmt"
-	"sort"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/planner"
 )
 
 type validateResult struct {
@@ -30,17 +29,15 @@ func (a *app) validateCommand() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			// Versions of every available runtime, for requires checks.
-			available := map[string]*semver.Version{}
+			// Every runtime that loads, for the requires checks.
+			var available []*manifest.Manifest
 			plugins, err := h.Plugins(ctx)
 			if err != nil {
 				return err
 			}
 			for _, p := range plugins {
 				if m, err := h.Manifest(ctx, p.Name); err == nil {
-					if v, err := semver.NewVersion(m.Version); err == nil {
-						available[m.Name] = v
-					}
+					available = append(available, m)
 				}
 			}
 			var results []validateResult
@@ -56,7 +53,7 @@ func (a *app) validateCommand() *cobra.Command {
 					r.Diagnostics = manifest.Diagnostics{{Severity: manifest.SeverityError, Summary: err.Error()}}
 				default:
 					r.Version = m.Version
-					r.Diagnostics = requirementDiagnostics(m, available)
+					r.Diagnostics = planner.CheckRequires(m, available)
 				}
 				r.OK = !r.Diagnostics.HasErrors()
 				failed = failed || !r.OK
@@ -84,38 +81,4 @@ func (a *app) validateCommand() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// requirementDiagnostics checks that each runtime m requires is available at
-// a version meeting the constraint.
-func requirementDiagnostics(m *manifest.Manifest, available map[string]*semver.Version) manifest.Diagnostics {
-	var ds manifest.Diagnostics
-	for i, r := range m.Requires {
-		path := fmt.Sprintf("/requires/%d", i)
-		pos := m.Source[path]
-		v, ok := available[r.Runtime]
-		if !ok {
-			names := make([]string, 0, len(available))
-			for n := range available {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			ds = append(ds, manifest.Diagnostic{Severity: manifest.SeverityError, Pos: pos, Path: path,
-				Summary: fmt.Sprintf("%s requires runtime %q, which no plugin provides", m.Name, r.Runtime),
-				Hint:    fmt.Sprintf("available runtimes: %v", names)})
-			continue
-		}
-		if r.Constraint == "" {
-			continue
-		}
-		c, err := semver.NewConstraint(r.Constraint)
-		if err != nil {
-			continue // reported by the manifest loader
-		}
-		if !c.Check(v) {
-			ds = append(ds, manifest.Diagnostic{Severity: manifest.SeverityError, Pos: pos, Path: path,
-				Summary: fmt.Sprintf("%s requires %s %s, but the available %s is %s", m.Name, r.Runtime, r.Constraint, r.Runtime, v)})
-		}
-	}
-	return ds
 }

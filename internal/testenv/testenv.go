@@ -7,7 +7,7 @@
 // in directories named after their inputs. Each is built in a temporary
 // directory beside its final place and renamed into it, so a half-built
 // fixture is never seen. The Debian mirror is the one this machine's apt
-// uses, or $RUNTIMEKIT_DEBIAN_MIRROR.
+// uses (as runtimectl chooses it), or $RUNTIMEKIT_DEBIAN_MIRROR.
 //
 // A test that lacks a prerequisite (root, a tool, the network) is
 // skipped with the reason, unless RUNTIMEKIT_E2E=1, where it fails: CI
@@ -32,6 +32,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
@@ -101,36 +102,18 @@ func CacheDir(t testing.TB) string {
 }
 
 // Mirror returns the Debian mirror root for release: $RUNTIMEKIT_DEBIAN_MIRROR
-// if set, else the first "deb" source of this machine's apt that lists
-// release among its suites, else the first one that is not a security
-// archive.
+// if set, else the one this machine's apt uses for it (bundle.AptMirror,
+// the choice `runtimectl bundle` and `runtimectl lock` make).
 func Mirror(t testing.TB, release string) string {
 	t.Helper()
 	if m := os.Getenv(EnvMirror); m != "" {
 		return strings.TrimRight(m, "/")
 	}
-	srcs, err := debian.ReadAptSources("/")
+	m, err := bundle.AptMirror("/", release)
 	if err != nil {
-		Unavailable(t, "apt sources: %v", err)
+		Unavailable(t, "%v; set %s", err, EnvMirror)
 	}
-	var fallback string
-	for _, s := range srcs {
-		if s.Type != "deb" || len(s.URIs) == 0 {
-			continue
-		}
-		for _, suite := range s.Suites {
-			if suite == release {
-				return strings.TrimRight(s.URIs[0], "/")
-			}
-			if fallback == "" && !strings.Contains(suite, "security") {
-				fallback = strings.TrimRight(s.URIs[0], "/")
-			}
-		}
-	}
-	if fallback == "" {
-		Unavailable(t, "no Debian mirror in apt sources; set %s", EnvMirror)
-	}
-	return fallback
+	return m
 }
 
 func key(parts ...string) string {

@@ -24,7 +24,7 @@ const (
 var manifestFS embed.FS
 
 // Runtime implements sdk.Runtime. Its files are fully declared in the
-// manifest (CUE interpolation of params), so it needs no Render logic.
+// manifest (CUE interpolation of params).
 type Runtime struct{ sdk.Unimplemented }
 
 // Describe returns the embedded manifest.

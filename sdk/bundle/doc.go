@@ -14,11 +14,12 @@
 // directory: [Bundle.Verify] reports a missing, changed or unlisted file, a
 // symbolic link, and a path that would leave the bundle.
 //
-// [Fetch] builds a bundle on a connected machine from lock entries (see
-// [ItemsFromLock]): each file is copied from a local directory (a flat
-// directory of .debs, the apt cache, a mirror copy, or the previous bundle)
-// when one there has the pinned digest, and downloaded otherwise, from a
-// Debian mirror or an npm registry. Downloads are hashed as they stream,
+// [Fetch] builds a bundle on a connected machine from lock entries or a
+// plan's artifacts (see [ItemsFromLock], [ItemsFromPlan]): each file is
+// copied from a local directory (a flat directory of .debs, the apt cache, a
+// mirror copy, or the previous bundle) when one there has the pinned digest,
+// and downloaded otherwise, from a Debian mirror or an npm registry
+// ([AptMirror] and [NPMRegistry] find the ones this machine uses). Downloads are hashed as they stream,
 // are resumed with HTTP range requests from partial files kept in a cache
 // directory, and the bundle is assembled in a temporary directory beside the
 // destination that is renamed into place only once every file has been

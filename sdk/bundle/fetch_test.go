@@ -14,6 +14,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 )
 
 // fixture is a fake mirror and registry holding a few files.
@@ -544,6 +545,24 @@ func TestItemsFromLock(t *testing.T) {
 	}
 	if _, err := bundle.ItemsFromLock(l, "deno"); err == nil || !strings.Contains(err.Error(), `"deno"`) {
 		t.Errorf("unknown runtime: err = %v", err)
+	}
+}
+
+func TestItemsFromPlan(t *testing.T) {
+	p := &plan.Plan{Artifacts: []plan.Artifact{
+		{Kind: plan.ArtifactDeb, Name: "nginx-light", Version: "1.22.1-9", Arch: "i386", Filename: "pool/main/n/nginx/nginx-light_1.22.1-9_i386.deb",
+			SHA256: strings.Repeat("b", 64), Size: 10},
+		{Kind: plan.ArtifactNPM, Name: "@deno/linux-x64-glibc", Version: "2.9.6", Integrity: "sha512-AAAA", SHA256: strings.Repeat("c", 64), Size: 5},
+		{Kind: plan.ArtifactArchive, Name: "app", Version: "1", URL: "https://example.org/app.tgz", SHA256: strings.Repeat("d", 64), Size: 7},
+	}}
+	want := []bundle.Item{
+		{Kind: bundle.KindDeb, Name: "nginx-light", Version: "1.22.1-9", Arch: "i386", Filename: "pool/main/n/nginx/nginx-light_1.22.1-9_i386.deb",
+			SHA256: strings.Repeat("b", 64), Size: 10},
+		{Kind: bundle.KindNPM, Name: "@deno/linux-x64-glibc", Version: "2.9.6", Integrity: "sha512-AAAA", SHA256: strings.Repeat("c", 64), Size: 5},
+		{Kind: bundle.KindArchive, Name: "app", Version: "1", URL: "https://example.org/app.tgz", SHA256: strings.Repeat("d", 64), Size: 7},
+	}
+	if diff := cmp.Diff(want, bundle.ItemsFromPlan(p)); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 )
 
 // Item is one file to fetch into a bundle: a lock's package or artifact.
@@ -103,6 +104,17 @@ func ItemsFromLock(l *lock.Lock, runtimes ...string) ([]Item, error) {
 		}
 	}
 	return items, nil
+}
+
+// ItemsFromPlan returns the items of exactly the artifacts plan p names,
+// in its order: what `runtimectl apply` of p will look for in the bundle.
+func ItemsFromPlan(p *plan.Plan) []Item {
+	items := make([]Item, len(p.Artifacts))
+	for i, a := range p.Artifacts {
+		items[i] = Item{Kind: a.Kind, Name: a.Name, Version: a.Version, Arch: a.Arch, Filename: a.Filename,
+			URL: a.URL, Integrity: a.Integrity, SHA256: a.SHA256, Size: a.Size}
+	}
+	return items
 }
 
 var (

@@ -30,4 +30,12 @@
 // [Options.CacheDir], keyed by the plugin binary's SHA-256, and digests are
 // cached by file identity, so a warm [Host.Manifest] reads a few small files
 // and starts no process.
+//
+// # For the planner and for apps
+//
+// [Catalog] gives the planner (package planner) the plugins' manifests,
+// evaluated with the user's parameters, and manifests given as files.
+// [Host.Detect] asks every plugin at once whether an app directory is
+// theirs and ranks the answers; a plugin that fails is reported by name
+// beside the others' matches.
 package host

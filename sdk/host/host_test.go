@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk"
+	"github.com/runtimekit/runtimekit/sdk/internal/pluginrpc"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -348,7 +350,11 @@ func TestStartFailures(t *testing.T) {
 	}{
 		{"crash", []string{"plugin crash", BinaryPrefix + "crash", "exited during start (exit status 3)", "crash: cannot read /etc/crash.conf: permission denied"}, nil},
 		{"hang", []string{"plugin hang", BinaryPrefix + "hang", "did not complete its handshake within 1s"}, nil},
-		{"badproto", []string{"plugin badproto", BinaryPrefix + "badproto", "speaks protocol 2, runtimectl speaks 1: rebuild it against this sdk"}, new(*ProtocolError)},
+		{"badproto", []string{"plugin badproto", BinaryPrefix + "badproto",
+			fmt.Sprintf("speaks protocol %d, runtimectl speaks %d: it was built against a newer runtimekit SDK: upgrade runtimectl, or rebuild the plugin against this SDK", pluginrpc.ProtocolVersion+1, pluginrpc.ProtocolVersion)}, new(*ProtocolError)},
+		// A plugin binary built before the last protocol change.
+		{"oldproto", []string{"plugin oldproto", BinaryPrefix + "oldproto",
+			fmt.Sprintf("speaks protocol %d, runtimectl speaks %d: it was built against an older runtimekit SDK and must be rebuilt against this one", pluginrpc.ProtocolVersion-1, pluginrpc.ProtocolVersion)}, new(*ProtocolError)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.plugin, func(t *testing.T) {
@@ -532,6 +538,13 @@ func TestRuntimeRoundTrip(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(app, "good.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	failing, panicking := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(failing, "fail-good"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(panicking, "panic-good"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		call    func() (any, error)
@@ -557,32 +570,14 @@ func TestRuntimeRoundTrip(t *testing.T) {
 			want: &sdk.DetectResponse{},
 		},
 		{
-			name: "Render keeps integers",
-			call: func() (any, error) {
-				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"port": 8080}})
-			},
-			want: &sdk.RenderResponse{Files: []sdk.File{{Path: "/etc/good/good.conf", Mode: 0o644, Content: []byte("port=8080 (int64)\n")}}},
+			name:    "plugin error",
+			call:    func() (any, error) { return rt.Detect(t.Context(), &sdk.DetectRequest{Dir: failing}) },
+			wantErr: "plugin good: detect failed on purpose",
 		},
 		{
-			name: "plugin error",
-			call: func() (any, error) {
-				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"fail": true}})
-			},
-			wantErr: "plugin good: render failed on purpose",
-		},
-		{
-			name: "plugin panic",
-			call: func() (any, error) {
-				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"panic": true}})
-			},
-			wantErr: "plugin good: Render panicked: render panicked on purpose",
-		},
-		{
-			name: "unencodable parameter",
-			call: func() (any, error) {
-				return rt.Render(t.Context(), &sdk.RenderRequest{Params: map[string]any{"f": func() {}}})
-			},
-			wantErr: "plugin good: Render: encode parameters",
+			name:    "plugin panic",
+			call:    func() (any, error) { return rt.Detect(t.Context(), &sdk.DetectRequest{Dir: panicking}) },
+			wantErr: "plugin good: Detect panicked: detect panicked on purpose",
 		},
 	}
 	for _, tt := range tests {
@@ -815,7 +810,7 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			rt, err := h.Runtime(t.Context(), name)
 			if err == nil {
-				_, err = rt.Render(t.Context(), &sdk.RenderRequest{})
+				_, err = rt.Detect(t.Context(), &sdk.DetectRequest{Dir: t.TempDir()})
 			}
 			errs <- err
 		}()

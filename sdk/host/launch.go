@@ -193,7 +193,11 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string {
-	return fmt.Sprintf("plugin %s (%s) speaks protocol %d, runtimectl speaks %d: rebuild it against this sdk",
+	if e.PluginVersion < e.HostVersion {
+		return fmt.Sprintf("plugin %s (%s) speaks protocol %d, runtimectl speaks %d: it was built against an older runtimekit SDK and must be rebuilt against this one",
+			e.Name, e.Path, e.PluginVersion, e.HostVersion)
+	}
+	return fmt.Sprintf("plugin %s (%s) speaks protocol %d, runtimectl speaks %d: it was built against a newer runtimekit SDK: upgrade runtimectl, or rebuild the plugin against this SDK",
 		e.Name, e.Path, e.PluginVersion, e.HostVersion)
 }
 

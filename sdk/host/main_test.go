@@ -20,7 +20,7 @@ import (
 )
 
 // builtDir holds the test plugins, built once by TestMain and named
-// runtimectl-plugin-{good,crash,hang,badproto}.
+// runtimectl-plugin-{good,crash,hang,badproto,oldproto}.
 var builtDir string
 
 const helperEnv = "RUNTIMEKIT_HOST_TEST_HELPER"
@@ -40,7 +40,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	names := []string{"good", "crash", "hang", "badproto"}
+	names := []string{"good", "crash", "hang", "badproto", "oldproto"}
 	args := []string{"build", "-o", dir}
 	for _, n := range names {
 		args = append(args, "./testdata/plugins/"+n)

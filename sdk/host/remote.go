@@ -71,19 +71,3 @@ func (r *remote) Detect(ctx context.Context, req *sdk.DetectRequest) (*sdk.Detec
 		Params:     params,
 	}, nil
 }
-
-func (r *remote) Render(ctx context.Context, req *sdk.RenderRequest) (*sdk.RenderResponse, error) {
-	params, err := pluginrpc.EncodeParams(req.Params)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %s: Render: %w", r.proc.name, err)
-	}
-	resp, err := r.rpc.Render(ctx, &pluginrpc.RenderRequest{ParamsJson: params})
-	if err != nil {
-		return nil, r.callError(ctx, "Render", err)
-	}
-	files := make([]sdk.File, len(resp.GetFiles()))
-	for i, f := range resp.GetFiles() {
-		files[i] = sdk.File{Path: f.GetPath(), Mode: f.GetMode(), Content: f.GetContent()}
-	}
-	return &sdk.RenderResponse{Files: files}, nil
-}

@@ -111,6 +111,18 @@ func (l *Lock) Runtime(name string) (*Runtime, bool) {
 	return nil, false
 }
 
+// Fits reports whether l was made for target t: the same profile name,
+// architectures and Debian release. Its error says what l is for, worded
+// to follow "lock FILE: ".
+func (l *Lock) Fits(t Target) error {
+	if l.Target != t {
+		lt := l.Target
+		return fmt.Errorf("it is for target %s (%s/%s, %s), not %s (%s/%s, %s)",
+			lt.Name, lt.Arch, lt.DebianArch, lt.Release, t.Name, t.Arch, t.DebianArch, t.Release)
+	}
+	return nil
+}
+
 // Marshal returns the lock's canonical bytes: runtimes sorted by name, edges
 // sorted, indented JSON with a final newline. Package order is kept: it is
 // the install order.

@@ -15,8 +15,6 @@
 //     diagnostics, and the manifest's name and version equal Describe's.
 //   - Detect: an empty directory is not an error and is not claimed with
 //     framework-level confidence.
-//   - Render: with the manifest's default parameters, every file has an
-//     absolute, clean, unique path and non-zero permission bits.
 //
 // RunBinary additionally checks that the binary's name,
 // runtimectl-plugin-NAME, matches the runtime's name, and exercises the

@@ -16,12 +16,9 @@ import (
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk"
 	"github.com/runtimekit/runtimekit/sdk/host"
-	"github.com/runtimekit/runtimekit/sdk/internal/pluginrpc"
 )
 
-// Run checks rt in-process, as subtests of t. Parameter values reach
-// Render as they would through a real plugin process (whole numbers as
-// int64), so a plugin that passes here does not trip on the wire later.
+// Run checks rt in-process, as subtests of t.
 func Run(t *testing.T, rt sdk.Runtime) {
 	t.Helper()
 	run(testingT{t}, rt, "", loadManifest)
@@ -102,7 +99,6 @@ func (t testingT) Run(name string, f func(T)) bool {
 func run(t T, rt sdk.Runtime, wantName string, evaluate func(context.Context, map[string][]byte) (*manifest.Manifest, error)) {
 	t.Helper()
 	var desc *sdk.DescribeResponse
-	var m *manifest.Manifest
 
 	t.Run("Describe", func(t T) {
 		d, err := rt.Describe(t.Context(), &sdk.DescribeRequest{})
@@ -173,17 +169,11 @@ func run(t T, rt sdk.Runtime, wantName string, evaluate func(context.Context, ma
 		if got == nil {
 			t.Fatalf("load manifest: no manifest and no error")
 		}
-		ok := true
 		if got.Name != desc.Name {
 			t.Errorf("manifest name %q differs from Describe's name %q", got.Name, desc.Name)
-			ok = false
 		}
 		if got.Version != desc.Version {
 			t.Errorf("manifest version %q differs from Describe's version %q", got.Version, desc.Version)
-			ok = false
-		}
-		if ok {
-			m = got
 		}
 	})
 
@@ -201,47 +191,6 @@ func run(t T, rt sdk.Runtime, wantName string, evaluate func(context.Context, ma
 		}
 		if r.Match && r.Confidence >= sdk.ConfidenceFramework {
 			t.Errorf("Detect claims a framework-level match (confidence %d, %q) for an empty directory", r.Confidence, r.Reason)
-		}
-	})
-
-	t.Run("Render", func(t T) {
-		if m == nil {
-			t.Skipf("the manifest did not load")
-		}
-		params := map[string]any{}
-		for _, p := range m.Params {
-			params[p.Name] = p.Value
-		}
-		// Through the wire encoding, so values have the types a real
-		// plugin process receives.
-		b, err := pluginrpc.EncodeParams(params)
-		if err != nil {
-			t.Fatalf("default parameters: %v", err)
-		}
-		if params, err = pluginrpc.DecodeParams(b); err != nil {
-			t.Fatalf("default parameters: %v", err)
-		}
-		r, err := rt.Render(t.Context(), &sdk.RenderRequest{Params: params})
-		if err != nil {
-			t.Fatalf("Render with the default parameters %v: %v", params, err)
-		}
-		if r == nil {
-			t.Fatalf("Render returned a nil response")
-		}
-		seen := map[string]bool{}
-		for i, f := range r.Files {
-			switch {
-			case !path.IsAbs(f.Path):
-				t.Errorf("Render: file %d: path %q is not absolute", i, f.Path)
-			case path.Clean(f.Path) != f.Path:
-				t.Errorf("Render: file %d: path %q is not clean (want %q)", i, f.Path, path.Clean(f.Path))
-			case seen[f.Path]:
-				t.Errorf("Render: file %d: path %q is rendered twice", i, f.Path)
-			}
-			seen[f.Path] = true
-			if f.Mode == 0 || f.Mode&^0o7777 != 0 {
-				t.Errorf("Render: file %q: mode %#o, want permission bits such as 0o644", f.Path, f.Mode)
-			}
 		}
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/runtimekit/runtimekit/sdk"
 )
 
@@ -31,11 +29,9 @@ type fake struct {
 	flaky         bool // Describe answers differently each call
 	detect        *sdk.DetectResponse
 	detectErr     error
-	render        []sdk.File
 
-	mu       sync.Mutex
-	calls    int
-	rendered map[string]any
+	mu    sync.Mutex
+	calls int
 }
 
 func (f *fake) Describe(context.Context, *sdk.DescribeRequest) (*sdk.DescribeResponse, error) {
@@ -59,18 +55,10 @@ func (f *fake) Detect(context.Context, *sdk.DetectRequest) (*sdk.DetectResponse,
 	return f.detect, f.detectErr
 }
 
-func (f *fake) Render(_ context.Context, req *sdk.RenderRequest) (*sdk.RenderResponse, error) {
-	f.mu.Lock()
-	f.rendered = req.Params
-	f.mu.Unlock()
-	return &sdk.RenderResponse{Files: f.render}, nil
-}
-
 func tinyFake() *fake {
 	return &fake{
 		name: "tiny", version: "0.1.0",
-		files:  map[string][]byte{"manifest.cue": []byte(tinyManifest)},
-		render: []sdk.File{{Path: "/etc/tiny.conf", Mode: 0o644}},
+		files: map[string][]byte{"manifest.cue": []byte(tinyManifest)},
 	}
 }
 
@@ -147,34 +135,33 @@ func TestChecks(t *testing.T) {
 				`Describe: error: Describe: version "1.0" is not a semantic version`,
 				`Describe: error: Describe: manifest file "manifest.yaml": want a .cue or .json file`,
 				"Manifest: skip: Describe failed",
-				"Render: skip: the manifest did not load",
 			},
 		},
 		{
 			name:     "binary named differently",
 			rt:       tinyFake,
 			wantName: "other",
-			want:     []string{`Describe: error: Describe: name "tiny", but the binary is named runtimectl-plugin-other`, "Manifest: skip", "Render: skip"},
+			want:     []string{`Describe: error: Describe: name "tiny", but the binary is named runtimectl-plugin-other`, "Manifest: skip"},
 		},
 		{
 			name: "no manifest files",
 			rt:   func() *fake { f := tinyFake(); f.files = nil; return f },
-			want: []string{"Describe: error: Describe: no manifest files", "Manifest: skip", "Render: skip"},
+			want: []string{"Describe: error: Describe: no manifest files", "Manifest: skip"},
 		},
 		{
 			name: "Describe fails",
 			rt:   func() *fake { f := tinyFake(); f.describeErr = errors.New("boom"); return f },
-			want: []string{"Describe: fatal: Describe: boom", "Manifest: skip", "Render: skip"},
+			want: []string{"Describe: fatal: Describe: boom", "Manifest: skip"},
 		},
 		{
 			name: "Describe not deterministic",
 			rt:   func() *fake { f := tinyFake(); f.flaky = true; return f },
-			want: []string{"Describe: error: Describe is not deterministic", "Manifest: skip", "Render: skip"},
+			want: []string{"Describe: error: Describe is not deterministic", "Manifest: skip"},
 		},
 		{
 			name: "manifest differs from Describe",
 			rt:   func() *fake { f := tinyFake(); f.version = "0.2.0"; return f },
-			want: []string{`Manifest: error: manifest version "0.1.0" differs from Describe's version "0.2.0"`, "Render: skip"},
+			want: []string{`Manifest: error: manifest version "0.1.0" differs from Describe's version "0.2.0"`},
 		},
 		{
 			name: "manifest with errors",
@@ -183,7 +170,7 @@ func TestChecks(t *testing.T) {
 				f.files = map[string][]byte{"manifest.cue": []byte(strings.Replace(tinyManifest, "resources: memoryMiB: 1", "resources: memoryMiB: -1", 1))}
 				return f
 			},
-			want: []string{"Manifest: error: manifest: manifest.cue:", "Render: skip"},
+			want: []string{"Manifest: error: manifest: manifest.cue:"},
 		},
 		{
 			name: "Detect claims an empty directory",
@@ -204,26 +191,6 @@ func TestChecks(t *testing.T) {
 			rt:   func() *fake { f := tinyFake(); f.detect = &sdk.DetectResponse{Confidence: 101}; return f },
 			want: []string{"Detect: error: Detect: confidence 101 is outside 0..100"},
 		},
-		{
-			name: "bad rendered files",
-			rt: func() *fake {
-				f := tinyFake()
-				f.render = []sdk.File{
-					{Path: "etc/a", Mode: 0o644},
-					{Path: "/etc/../b", Mode: 0o644},
-					{Path: "/etc/c", Mode: 0},
-					{Path: "/etc/c", Mode: 0o100644},
-				}
-				return f
-			},
-			want: []string{
-				`Render: error: Render: file 0: path "etc/a" is not absolute`,
-				`Render: error: Render: file 1: path "/etc/../b" is not clean (want "/b")`,
-				`Render: error: Render: file "/etc/c": mode 0, want permission bits`,
-				`Render: error: Render: file 3: path "/etc/c" is rendered twice`,
-				`Render: error: Render: file "/etc/c": mode 0100644, want permission bits`,
-			},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,11 +204,6 @@ func TestChecks(t *testing.T) {
 			for i := range got {
 				if !strings.Contains(got[i], tt.want[i]) {
 					t.Errorf("event %d = %q, want it to contain %q", i, got[i], tt.want[i])
-				}
-			}
-			if tt.name == "conforming" {
-				if diff := cmp.Diff(map[string]any{"port": int64(8080)}, rt.rendered); diff != "" {
-					t.Errorf("Render parameters (-want +got):\n%s", diff)
 				}
 			}
 		})

@@ -11,7 +11,10 @@ import (
 
 // ProtocolVersion is the version of the plugin protocol this build speaks.
 // The host refuses a plugin that speaks another version.
-const ProtocolVersion = 1
+//
+// Version 2 dropped the Render call, which runtimectl never made: the
+// planner renders a manifest's file templates itself.
+const ProtocolVersion = 2
 
 // The magic cookie is not a secret. go-plugin checks it so that a plugin
 // binary run by hand (or by another go-plugin host) says what it is instead

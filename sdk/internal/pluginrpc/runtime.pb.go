@@ -237,155 +237,6 @@ func (x *DetectResponse) GetParamsJson() []byte {
 	return nil
 }
 
-type RenderRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resolved parameters as a JSON object (see EncodeParams).
-	ParamsJson    []byte `protobuf:"bytes,1,opt,name=params_json,json=paramsJson,proto3" json:"params_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RenderRequest) Reset() {
-	*x = RenderRequest{}
-	mi := &file_runtime_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RenderRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RenderRequest) ProtoMessage() {}
-
-func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
-func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *RenderRequest) GetParamsJson() []byte {
-	if x != nil {
-		return x.ParamsJson
-	}
-	return nil
-}
-
-type RenderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Files         []*File                `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RenderResponse) Reset() {
-	*x = RenderResponse{}
-	mi := &file_runtime_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RenderResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RenderResponse) ProtoMessage() {}
-
-func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
-func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *RenderResponse) GetFiles() []*File {
-	if x != nil {
-		return x.Files
-	}
-	return nil
-}
-
-type File struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Mode          uint32                 `protobuf:"varint,2,opt,name=mode,proto3" json:"mode,omitempty"`
-	Content       []byte                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *File) Reset() {
-	*x = File{}
-	mi := &file_runtime_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *File) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*File) ProtoMessage() {}
-
-func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_runtime_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use File.ProtoReflect.Descriptor instead.
-func (*File) Descriptor() ([]byte, []int) {
-	return file_runtime_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *File) GetPath() string {
-	if x != nil {
-		return x.Path
-	}
-	return ""
-}
-
-func (x *File) GetMode() uint32 {
-	if x != nil {
-		return x.Mode
-	}
-	return 0
-}
-
-func (x *File) GetContent() []byte {
-	if x != nil {
-		return x.Content
-	}
-	return nil
-}
-
 var File_runtime_proto protoreflect.FileDescriptor
 
 const file_runtime_proto_rawDesc = "" +
@@ -408,20 +259,10 @@ const file_runtime_proto_rawDesc = "" +
 	"confidence\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1f\n" +
 	"\vparams_json\x18\x04 \x01(\fR\n" +
-	"paramsJson\"0\n" +
-	"\rRenderRequest\x12\x1f\n" +
-	"\vparams_json\x18\x01 \x01(\fR\n" +
-	"paramsJson\"B\n" +
-	"\x0eRenderResponse\x120\n" +
-	"\x05files\x18\x01 \x03(\v2\x1a.runtimekit.plugin.v1.FileR\x05files\"H\n" +
-	"\x04File\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
-	"\x04mode\x18\x02 \x01(\rR\x04mode\x12\x18\n" +
-	"\acontent\x18\x03 \x01(\fR\acontent2\x8e\x02\n" +
+	"paramsJson2\xb9\x01\n" +
 	"\aRuntime\x12Y\n" +
 	"\bDescribe\x12%.runtimekit.plugin.v1.DescribeRequest\x1a&.runtimekit.plugin.v1.DescribeResponse\x12S\n" +
-	"\x06Detect\x12#.runtimekit.plugin.v1.DetectRequest\x1a$.runtimekit.plugin.v1.DetectResponse\x12S\n" +
-	"\x06Render\x12#.runtimekit.plugin.v1.RenderRequest\x1a$.runtimekit.plugin.v1.RenderResponseB9Z7github.com/runtimekit/runtimekit/sdk/internal/pluginrpcb\x06proto3"
+	"\x06Detect\x12#.runtimekit.plugin.v1.DetectRequest\x1a$.runtimekit.plugin.v1.DetectResponseB9Z7github.com/runtimekit/runtimekit/sdk/internal/pluginrpcb\x06proto3"
 
 var (
 	file_runtime_proto_rawDescOnce sync.Once
@@ -435,31 +276,25 @@ func file_runtime_proto_rawDescGZIP() []byte {
 	return file_runtime_proto_rawDescData
 }
 
-var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_runtime_proto_goTypes = []any{
 	(*DescribeRequest)(nil),  // 0: runtimekit.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil), // 1: runtimekit.plugin.v1.DescribeResponse
 	(*DetectRequest)(nil),    // 2: runtimekit.plugin.v1.DetectRequest
 	(*DetectResponse)(nil),   // 3: runtimekit.plugin.v1.DetectResponse
-	(*RenderRequest)(nil),    // 4: runtimekit.plugin.v1.RenderRequest
-	(*RenderResponse)(nil),   // 5: runtimekit.plugin.v1.RenderResponse
-	(*File)(nil),             // 6: runtimekit.plugin.v1.File
-	nil,                      // 7: runtimekit.plugin.v1.DescribeResponse.ManifestEntry
+	nil,                      // 4: runtimekit.plugin.v1.DescribeResponse.ManifestEntry
 }
 var file_runtime_proto_depIdxs = []int32{
-	7, // 0: runtimekit.plugin.v1.DescribeResponse.manifest:type_name -> runtimekit.plugin.v1.DescribeResponse.ManifestEntry
-	6, // 1: runtimekit.plugin.v1.RenderResponse.files:type_name -> runtimekit.plugin.v1.File
-	0, // 2: runtimekit.plugin.v1.Runtime.Describe:input_type -> runtimekit.plugin.v1.DescribeRequest
-	2, // 3: runtimekit.plugin.v1.Runtime.Detect:input_type -> runtimekit.plugin.v1.DetectRequest
-	4, // 4: runtimekit.plugin.v1.Runtime.Render:input_type -> runtimekit.plugin.v1.RenderRequest
-	1, // 5: runtimekit.plugin.v1.Runtime.Describe:output_type -> runtimekit.plugin.v1.DescribeResponse
-	3, // 6: runtimekit.plugin.v1.Runtime.Detect:output_type -> runtimekit.plugin.v1.DetectResponse
-	5, // 7: runtimekit.plugin.v1.Runtime.Render:output_type -> runtimekit.plugin.v1.RenderResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	4, // 0: runtimekit.plugin.v1.DescribeResponse.manifest:type_name -> runtimekit.plugin.v1.DescribeResponse.ManifestEntry
+	0, // 1: runtimekit.plugin.v1.Runtime.Describe:input_type -> runtimekit.plugin.v1.DescribeRequest
+	2, // 2: runtimekit.plugin.v1.Runtime.Detect:input_type -> runtimekit.plugin.v1.DetectRequest
+	1, // 3: runtimekit.plugin.v1.Runtime.Describe:output_type -> runtimekit.plugin.v1.DescribeResponse
+	3, // 4: runtimekit.plugin.v1.Runtime.Detect:output_type -> runtimekit.plugin.v1.DetectResponse
+	3, // [3:5] is the sub-list for method output_type
+	1, // [1:3] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_runtime_proto_init() }
@@ -473,7 +308,7 @@ func file_runtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_runtime_proto_rawDesc), len(file_runtime_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

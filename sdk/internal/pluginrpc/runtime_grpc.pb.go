@@ -26,7 +26,6 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Runtime_Describe_FullMethodName = "/runtimekit.plugin.v1.Runtime/Describe"
 	Runtime_Detect_FullMethodName   = "/runtimekit.plugin.v1.Runtime/Detect"
-	Runtime_Render_FullMethodName   = "/runtimekit.plugin.v1.Runtime/Render"
 )
 
 // RuntimeClient is the client API for Runtime service.
@@ -37,7 +36,6 @@ const (
 type RuntimeClient interface {
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
 	Detect(ctx context.Context, in *DetectRequest, opts ...grpc.CallOption) (*DetectResponse, error)
-	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
 }
 
 type runtimeClient struct {
@@ -68,16 +66,6 @@ func (c *runtimeClient) Detect(ctx context.Context, in *DetectRequest, opts ...g
 	return out, nil
 }
 
-func (c *runtimeClient) Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(RenderResponse)
-	err := c.cc.Invoke(ctx, Runtime_Render_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // RuntimeServer is the server API for Runtime service.
 // All implementations must embed UnimplementedRuntimeServer
 // for forward compatibility.
@@ -86,7 +74,6 @@ func (c *runtimeClient) Render(ctx context.Context, in *RenderRequest, opts ...g
 type RuntimeServer interface {
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
 	Detect(context.Context, *DetectRequest) (*DetectResponse, error)
-	Render(context.Context, *RenderRequest) (*RenderResponse, error)
 	mustEmbedUnimplementedRuntimeServer()
 }
 
@@ -102,9 +89,6 @@ func (UnimplementedRuntimeServer) Describe(context.Context, *DescribeRequest) (*
 }
 func (UnimplementedRuntimeServer) Detect(context.Context, *DetectRequest) (*DetectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Detect not implemented")
-}
-func (UnimplementedRuntimeServer) Render(context.Context, *RenderRequest) (*RenderResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Render not implemented")
 }
 func (UnimplementedRuntimeServer) mustEmbedUnimplementedRuntimeServer() {}
 func (UnimplementedRuntimeServer) testEmbeddedByValue()                 {}
@@ -163,24 +147,6 @@ func _Runtime_Detect_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Runtime_Render_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(RenderRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(RuntimeServer).Render(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Runtime_Render_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(RuntimeServer).Render(ctx, req.(*RenderRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 // Runtime_ServiceDesc is the grpc.ServiceDesc for Runtime service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -195,10 +161,6 @@ var Runtime_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Detect",
 			Handler:    _Runtime_Detect_Handler,
-		},
-		{
-			MethodName: "Render",
-			Handler:    _Runtime_Render_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

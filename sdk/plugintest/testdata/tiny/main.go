@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/runtimekit/runtimekit/sdk"
 )
@@ -22,14 +21,6 @@ type tiny struct{ sdk.Unimplemented }
 
 func (tiny) Describe(context.Context, *sdk.DescribeRequest) (*sdk.DescribeResponse, error) {
 	return &sdk.DescribeResponse{Name: "tiny", Version: "0.1.0", Manifest: map[string][]byte{"manifest.cue": []byte(manifestCUE)}}, nil
-}
-
-func (tiny) Render(_ context.Context, req *sdk.RenderRequest) (*sdk.RenderResponse, error) {
-	port, ok := req.Params["port"].(int64)
-	if !ok {
-		return nil, fmt.Errorf("port is %T, want int64", req.Params["port"])
-	}
-	return &sdk.RenderResponse{Files: []sdk.File{{Path: "/etc/tiny.conf", Mode: 0o644, Content: fmt.Appendf(nil, "port %d\n", port)}}}, nil
 }
 
 func main() { sdk.Serve(tiny{}) }

@@ -1,5 +1,5 @@
-// Command badproto is a plugin built against a future SDK: it speaks plugin
-// protocol version 2.
+// Command badproto is a plugin built against a newer SDK: it speaks the
+// plugin protocol version after this one.
 package main
 
 import (
@@ -10,7 +10,7 @@ import (
 
 func main() {
 	hs := pluginrpc.Handshake()
-	hs.ProtocolVersion = 2
+	hs.ProtocolVersion = pluginrpc.ProtocolVersion + 1
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: hs,
 		Plugins:         pluginrpc.PluginSet(&pluginrpc.UnimplementedRuntimeServer{}),

@@ -23,6 +23,13 @@ func (g good) Describe(context.Context, *sdk.DescribeRequest) (*sdk.DescribeResp
 }
 
 func (g good) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectResponse, error) {
+	// fail-NAME and panic-NAME make this plugin's Detect fail.
+	if _, err := os.Stat(filepath.Join(req.Dir, "fail-"+g.name)); err == nil {
+		return nil, errors.New("detect failed on purpose")
+	}
+	if _, err := os.Stat(filepath.Join(req.Dir, "panic-"+g.name)); err == nil {
+		panic("detect panicked on purpose")
+	}
 	if _, err := os.Stat(filepath.Join(req.Dir, "good.txt")); err != nil {
 		return &sdk.DetectResponse{}, nil
 	}
@@ -32,21 +39,6 @@ func (g good) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectResp
 		Reason:     "good.txt present",
 		Params:     map[string]any{"port": 9090, "tags": []any{"a", 1.5}},
 	}, nil
-}
-
-func (g good) Render(_ context.Context, req *sdk.RenderRequest) (*sdk.RenderResponse, error) {
-	if req.Params["fail"] == true {
-		return nil, errors.New("render failed on purpose")
-	}
-	if req.Params["panic"] == true {
-		panic("render panicked on purpose")
-	}
-	port := req.Params["port"]
-	return &sdk.RenderResponse{Files: []sdk.File{{
-		Path:    "/etc/" + g.name + "/" + g.name + ".conf",
-		Mode:    0o644,
-		Content: fmt.Appendf(nil, "port=%v (%T)\n", port, port),
-	}}}, nil
 }
 
 func main() {
