@@ -36,7 +36,7 @@ import (
 // is not in the types: name, path, digest and Debian version patterns,
 // the "not" that forbids "." and ".." components, enums of kinds, signals
 // and formats, bounds on modes, ports and retries, and cross-field rules
-// (a step's kind decides which inputs it takes and which undo it has). A
+// (a step's kind decides which inputs it takes). A
 // generator would lose all of that, or need it written again as struct
 // tags: a second hand-written copy, in a poorer language. And
 // schema.Decode checks every plan and state against these documents
@@ -58,6 +58,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
 			c := newDriftChecker(docs)
+			c.wire[reflect.TypeFor[plan.Step]()] = stepWire(t)
 			c.compare(tc.typ, tc.typ.String(), c.place(tc.doc, "#", false))
 			for _, p := range c.problems {
 				t.Error(p)
@@ -97,15 +98,63 @@ func TestPlanSchemaStepKinds(t *testing.T) {
 			continue
 		}
 		branches[k]++
-		if !slices.Contains(plan.Kinds, k) {
+		in, ok := plan.NewInputs(k)
+		if !ok {
 			t.Errorf("plan.schema.json #/$defs/step/allOf/%d is for kind %q, which is not in plan.Kinds", i, k)
+			continue
+		}
+		// The branch names exactly the kind's inputs fields.
+		var goNames []string
+		for _, f := range jsonFields(reflect.TypeOf(in).Elem()) {
+			goNames = append(goNames, f.name)
+		}
+		then, _ := bm["then"].(map[string]any)
+		inputs, _ := lookupPointer(t, then, "#/properties/inputs")["propertyNames"].(map[string]any)
+		var names []string
+		list, _ := inputs["enum"].([]any)
+		for _, n := range list {
+			names = append(names, fmt.Sprint(n))
+		}
+		slices.Sort(goNames)
+		if slices.Sort(names); !slices.Equal(names, goNames) {
+			t.Errorf("plan.schema.json #/$defs/step/allOf/%d (kind %s) allows inputs %v; the Go type %T has %v", i, k, names, in, goNames)
 		}
 	}
 	for _, k := range plan.Kinds {
 		if n := branches[k]; n != 1 {
-			t.Errorf("plan.schema.json #/$defs/step/allOf has %d branches for kind %q; want 1 (which inputs and undo it takes)", n, k)
+			t.Errorf("plan.schema.json #/$defs/step/allOf has %d branches for kind %q; want 1 (which inputs it takes)", n, k)
 		}
 	}
+}
+
+// stepWire is plan.Step as its MarshalJSON writes it, its inputs the
+// union of every kind's inputs type (TestPlanSchemaStepKinds checks each
+// kind's own set of fields against its branch of the schema).
+func stepWire(t *testing.T) reflect.Type {
+	var fields []reflect.StructField
+	byName := map[string]reflect.Type{}
+	for _, k := range plan.Kinds {
+		in, _ := plan.NewInputs(k)
+		for _, f := range jsonFields(reflect.TypeOf(in).Elem()) {
+			if prev, ok := byName[f.name]; ok {
+				if prev != f.typ {
+					t.Errorf("inputs field %q is %s in one kind and %s in %s", f.name, prev, f.typ, k)
+				}
+				continue
+			}
+			byName[f.name] = f.typ
+			fields = append(fields, reflect.StructField{Name: "F" + strconv.Itoa(len(fields)) + "_" + strings.ReplaceAll(f.goName, ".", "_"),
+				Type: f.typ, Tag: reflect.StructTag(`json:"` + f.name + `"`)})
+		}
+	}
+	inputs := reflect.StructOf(fields)
+	return reflect.StructOf([]reflect.StructField{
+		{Name: "ID", Type: reflect.TypeFor[string](), Tag: `json:"id"`},
+		{Name: "Kind", Type: reflect.TypeFor[string](), Tag: `json:"kind"`},
+		{Name: "Runtime", Type: reflect.TypeFor[string](), Tag: `json:"runtime,omitempty"`},
+		{Name: "Needs", Type: reflect.TypeFor[[]string](), Tag: `json:"needs"`},
+		{Name: "Inputs", Type: inputs, Tag: `json:"inputs"`},
+	})
 }
 
 // TestDriftCheckerReports runs the checker on a small pair of documents
@@ -273,6 +322,9 @@ func (n schemaNode) child(partial bool, keys ...string) (schemaNode, bool) {
 
 // driftChecker compares Go types with schema documents.
 type driftChecker struct {
+	// wire maps a Go type with its own JSON encoding to a struct type
+	// with the fields that encoding writes.
+	wire     map[reflect.Type]reflect.Type
 	docs     map[string]map[string]any
 	problems []string
 	reported map[string]bool
@@ -281,7 +333,7 @@ type driftChecker struct {
 }
 
 func newDriftChecker(docs map[string]map[string]any) *driftChecker {
-	return &driftChecker{docs: docs, reported: map[string]bool{}, visited: map[string]bool{}}
+	return &driftChecker{wire: map[reflect.Type]reflect.Type{}, docs: docs, reported: map[string]bool{}, visited: map[string]bool{}}
 }
 
 func (c *driftChecker) problem(format string, args ...any) {
@@ -385,6 +437,9 @@ func jsonFields(t reflect.Type) []jsonField {
 func (c *driftChecker) compare(t reflect.Type, goName string, nodes []schemaNode) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if w, ok := c.wire[t]; ok {
+		t = w
 	}
 	if len(nodes) == 0 {
 		return
