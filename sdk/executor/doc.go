@@ -95,7 +95,11 @@
 // a [*DamagedJournalError], which Apply and Recover refuse to guess past:
 // [Executor.DiscardJournal] (`runtimectl recover --discard-journal`) sets
 // it aside, lets dpkg finish and reports how the machine differs from
-// its state. Before a step is marked doing, its undo data is taken:
+// its state. A journal written by an older runtimectl (its format is
+// journalFormat, 3) is refused the same way, saying so: each step kind has
+// its own undo record now. Each kind has one handler (step_*.go, see
+// handler.go) with its preflight check, prepare, do, undo and post-rollback
+// check. Before a step is marked doing, its undo data is taken:
 //
 //   - install-packages: which of its packages were not installed (purged
 //     on undo; a package that had only its configuration files left is
