@@ -46,7 +46,7 @@ func buildDenoTools(t *testing.T) *tools {
 	testenv.RequireTools(t, "go")
 	cache := testenv.CacheDir(t)
 	denoToolsOnce.Do(func() {
-		dir := filepath.Join(cache, "e2e-tools-deno")
+		dir := filepath.Join(cache, "e2e-tools-deno-"+checkoutKey(t))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			denoBuildErr = err
 			return

@@ -49,13 +49,24 @@ var (
 	buildErr  error
 )
 
+// checkoutKey names this checkout of the repository: tools built from one
+// checkout must not replace another's while its tests use them.
+func checkoutKey(t *testing.T) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(wd))
+	return hex.EncodeToString(sum[:6])
+}
+
 func buildTools(t *testing.T) *tools {
 	t.Helper()
 	cache := testenv.CacheDir(t)
 	toolsOnce.Do(func() {
 		// A fixed place, rebuilt (incrementally) by every run: nothing to
 		// clean up, and runs of this package take turns.
-		dir := filepath.Join(cache, "e2e-tools")
+		dir := filepath.Join(cache, "e2e-tools-"+checkoutKey(t))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
