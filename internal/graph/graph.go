@@ -29,11 +29,11 @@ func (e *CycleError[N]) Cycle() []N { return e.Path[e.Start:] }
 
 // Error names the cycle: "dependency cycle: a -> b -> a".
 func (e *CycleError[N]) Error() string {
-	return "dependency cycle: " + Join(e.Cycle(), " -> ")
+	return "dependency cycle: " + join(e.Cycle(), " -> ")
 }
 
-// Join formats nodes with fmt's %v and joins them with sep.
-func Join[N any](nodes []N, sep string) string {
+// join formats nodes with fmt's %v and joins them with sep.
+func join[N any](nodes []N, sep string) string {
 	s := make([]string, len(nodes))
 	for i, n := range nodes {
 		s[i] = fmt.Sprint(n)
