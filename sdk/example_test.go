@@ -43,7 +43,9 @@ func (staticSite) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.Detect
 // A plugin is a main package that hands its Runtime to Serve. Build it as
 // runtimectl-plugin-NAME (here runtimectl-plugin-static) next to runtimectl
 // or in a directory of $RUNTIMECTL_PLUGIN_PATH, then pin it with
-// `runtimectl plugins lock`.
+// `runtimectl plugins lock`. The example has no Output: Serve is the
+// whole plugin process and only a plugin host can talk to it, so go test
+// compiles it without running it.
 func ExampleServe() {
 	// func main() {
 	sdk.Serve(staticSite{})

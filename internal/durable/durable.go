@@ -33,17 +33,19 @@
 // (state, locks, caches): only a regular file, or nothing, is accepted
 // there, after following symbolic links.
 //
+// It is also the module's one home for fsyncs of directories ([SyncDir])
+// and SHA-256s of files ([Hash], [HashFile]); [SyncDirIn] and [HashIn] do
+// the same inside an os.Root, for the executor, which reaches the machine
+// only through one so that no symbolic link leads it outside.
+//
 // The package imports only the standard library and renameio, so that the
 // executor, which runs in the VM, can use it without growing.
 package durable
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -293,20 +295,6 @@ func writeInto(ctx context.Context, path string, data []byte, flag int, fifo boo
 	return nil
 }
 
-// SyncDir fsyncs a directory, so that the entries just created, renamed
-// or removed in it survive a crash.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // OpenRegular opens the regular file at path for reading, following
 // symbolic links, and returns it with its FileInfo. Anything else is
 // refused with a *NotRegularError before a byte is read: the open uses
@@ -332,22 +320,4 @@ func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, &NotRegularError{Path: path, Mode: fi.Mode().Type()}
 	}
 	return f, fi, nil
-}
-
-// HashFile returns the hex SHA-256 and the size of the regular file at
-// path, opened with OpenRegular (so a FIFO or a device is refused, not
-// waited on). It takes no context: a regular file's read does not wait,
-// and callers that hash many files check theirs between files.
-func HashFile(path string) (sum string, size int64, err error) {
-	f, _, err := OpenRegular(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -386,6 +386,74 @@ func TestSyncDir(t *testing.T) {
 	}
 }
 
+func TestHash(t *testing.T) {
+	sum, n, err := durable.Hash(strings.NewReader("hello\n"))
+	if err != nil || sum != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" || n != 6 {
+		t.Errorf("Hash = %s %d %v", sum, n, err)
+	}
+}
+
+// openRoot returns an os.Root on a new directory holding etc/f ("hello\n"),
+// and that directory.
+func openRoot(t *testing.T) (*os.Root, string) {
+	t.Helper()
+	dir := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(dir, "etc"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "etc", "f"), []byte("hello\n"), 0o644))
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, dir
+}
+
+// HashIn reads only regular files inside the root: a final symbolic
+// link, a FIFO (without waiting on it) and a directory are refused, and
+// a link among the parents that leads out of the root is not followed.
+func TestHashIn(t *testing.T) {
+	r, dir := openRoot(t)
+	sum, n, err := durable.HashIn(r, "etc/f")
+	if err != nil || sum != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" || n != 6 {
+		t.Errorf("HashIn = %s %d %v", sum, n, err)
+	}
+	must(t, os.Symlink("f", filepath.Join(dir, "etc", "link")))
+	_, _, err = durable.HashIn(r, "etc/link")
+	notRegular(t, err, filepath.Join(dir, "etc", "link"), "a symbolic link")
+	mkfifo(t, filepath.Join(dir, "etc", "fifo"))
+	_, _, err = durable.HashIn(r, "etc/fifo")
+	notRegular(t, err, filepath.Join(dir, "etc", "fifo"), "a FIFO")
+	_, _, err = durable.HashIn(r, "etc")
+	notRegular(t, err, filepath.Join(dir, "etc"), "a directory")
+
+	outside := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(outside, "f"), []byte("secret"), 0o644))
+	must(t, os.Symlink(outside, filepath.Join(dir, "out")))
+	if _, _, err := durable.HashIn(r, "out/f"); err == nil {
+		t.Errorf("HashIn followed a link out of the root")
+	}
+	if _, _, err := durable.HashIn(r, "../f"); err == nil {
+		t.Errorf("HashIn read ../f")
+	}
+}
+
+func TestSyncDirIn(t *testing.T) {
+	r, dir := openRoot(t)
+	for _, rel := range []string{".", "etc"} {
+		if err := durable.SyncDirIn(r, rel); err != nil {
+			t.Errorf("SyncDirIn(%q): %v", rel, err)
+		}
+	}
+	missing := filepath.Join(dir, "gone")
+	if err := durable.SyncDirIn(r, "gone"); err == nil || !strings.Contains(err.Error(), "sync directory "+missing+": ") {
+		t.Errorf("SyncDirIn of a missing directory: err = %v, want it to name %s", err, missing)
+	}
+	must(t, os.Symlink(t.TempDir(), filepath.Join(dir, "out")))
+	if err := durable.SyncDirIn(r, "out"); err == nil {
+		t.Errorf("SyncDirIn followed a link out of the root")
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

@@ -6,9 +6,7 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +21,8 @@ import (
 	"github.com/xi2/xz"
 	"pault.ag/go/debian/control"
 	"pault.ag/go/debian/deb"
+
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // Deb describes a .deb file: its control fields and the files its data
@@ -63,8 +63,7 @@ func InspectDeb(ctx context.Context, file string) (*Deb, error) {
 		return nil, fmt.Errorf("inspect deb: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	size, err := io.Copy(h, f)
+	sum, size, err := durable.Hash(f)
 	if err != nil {
 		return nil, fmt.Errorf("inspect deb %s: %w", file, err)
 	}
@@ -98,7 +97,7 @@ func InspectDeb(ctx context.Context, file string) (*Deb, error) {
 	}
 	p.Line = 0
 	p.Size = size
-	p.SHA256 = hex.EncodeToString(h.Sum(nil))
+	p.SHA256 = sum
 	out.Package = p
 
 	for n := 0; ; n++ {

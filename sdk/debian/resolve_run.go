@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/runtimekit/runtimekit/internal/graph"
 )
 
 // UnsatisfiableError reports requests that cannot be met, each with the
@@ -495,48 +497,10 @@ func (r *resolver) satisfier(g relGroup) *Package {
 // arbitrarily but deterministically, Pre-Depends never: a Pre-Depends
 // cycle is an error, since dpkg could not unpack it either.
 func installOrder(nodes []*pkgState, deps, pre map[*pkgState][]*pkgState) ([]*pkgState, error) {
-	// Tarjan's strongly connected components; it emits each component
-	// after every component it depends on.
-	index := map[*pkgState]int{}
-	low := map[*pkgState]int{}
-	onStack := map[*pkgState]bool{}
-	var stack []*pkgState
-	var comps [][]*pkgState
-	var strong func(v *pkgState)
-	strong = func(v *pkgState) {
-		index[v] = len(index)
-		low[v] = index[v]
-		stack = append(stack, v)
-		onStack[v] = true
-		for _, w := range deps[v] {
-			if _, seen := index[w]; !seen {
-				strong(w)
-				low[v] = min(low[v], low[w])
-			} else if onStack[w] {
-				low[v] = min(low[v], index[w])
-			}
-		}
-		if low[v] == index[v] {
-			var comp []*pkgState
-			for {
-				w := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				onStack[w] = false
-				comp = append(comp, w)
-				if w == v {
-					break
-				}
-			}
-			comps = append(comps, comp)
-		}
-	}
-	for _, v := range nodes { // nodes are sorted by name: deterministic
-		if _, seen := index[v]; !seen {
-			strong(v)
-		}
-	}
+	// Each component of the Depends graph comes after every component it
+	// depends on; nodes are sorted by name, so the order is deterministic.
 	var out []*pkgState
-	for _, comp := range comps {
+	for _, comp := range graph.Components(nodes, func(v *pkgState) []*pkgState { return deps[v] }) {
 		ordered, err := preOrder(comp, pre)
 		if err != nil {
 			return nil, err
@@ -549,44 +513,22 @@ func installOrder(nodes []*pkgState, deps, pre map[*pkgState][]*pkgState) ([]*pk
 // preOrder orders one dependency cycle by its Pre-Depends edges, names
 // breaking ties.
 func preOrder(comp []*pkgState, pre map[*pkgState][]*pkgState) ([]*pkgState, error) {
-	slices.SortFunc(comp, func(a, b *pkgState) int { return cmp.Compare(a.name, b.name) })
+	byName := func(a, b *pkgState) int { return cmp.Compare(a.name, b.name) }
+	slices.SortFunc(comp, byName)
 	if len(comp) == 1 {
 		return comp, nil
 	}
-	in := map[*pkgState]bool{}
-	for _, v := range comp {
-		in[v] = true
-	}
-	done := map[*pkgState]bool{}
-	var out []*pkgState
-	for len(out) < len(comp) {
-		progressed := false
-		for _, v := range comp {
-			if done[v] {
-				continue
-			}
-			ready := true
-			for _, w := range pre[v] {
-				if in[w] && !done[w] {
-					ready = false
-					break
-				}
-			}
-			if ready {
-				done[v] = true
-				out = append(out, v)
-				progressed = true
-			}
+	out, err := graph.TopoSort(comp, func(v *pkgState) []*pkgState {
+		return slices.SortedFunc(slices.Values(pre[v]), byName)
+	})
+	if c, ok := err.(*graph.CycleError[*pkgState]); ok {
+		cycle := c.Cycle()
+		cycle = slices.SortedFunc(slices.Values(cycle[:len(cycle)-1]), byName)
+		names := make([]string, len(cycle))
+		for i, v := range cycle {
+			names[i] = v.name
 		}
-		if !progressed {
-			var names []string
-			for _, v := range comp {
-				if !done[v] {
-					names = append(names, v.name)
-				}
-			}
-			return nil, fmt.Errorf("resolve: Pre-Depends cycle among %s", strings.Join(names, ", "))
-		}
+		return nil, fmt.Errorf("resolve: Pre-Depends cycle among %s", strings.Join(names, ", "))
 	}
 	return out, nil
 }

@@ -48,6 +48,27 @@ func withArch(text string) string {
 	return strings.Join(out, "\n\n") + "\n"
 }
 
+// A Pre-Depends cycle cannot be unpacked: its packages are named, not
+// those of the Depends cycle around it that wait on none of them.
+func TestPreDependsCycle(t *testing.T) {
+	ix := index(t, `Package: a
+Version: 1
+Pre-Depends: b
+Depends: c
+
+Package: b
+Version: 1
+Pre-Depends: a
+
+Package: c
+Version: 1
+Depends: a`)
+	_, err := Resolve(context.Background(), ix, nil, []Request{{Name: "a"}}, ResolveOptions{Arch: "i386"})
+	if want := "resolve: Pre-Depends cycle among a, b"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
 func TestResolve(t *testing.T) {
 	tests := []struct {
 		name    string

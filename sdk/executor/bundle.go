@@ -3,9 +3,8 @@ package executor
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"io"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/bundle/format"
 )
 
@@ -61,23 +60,9 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// hashRel hashes a file inside the root (not following a final link).
+// hashRel returns the SHA-256 of the regular file rel inside the root,
+// not following a final symbolic link.
 func (f *fsroot) hashRel(rel string) (string, error) {
-	fi, err := f.r.Lstat(rel)
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", abs(rel))
-	}
-	fh, err := f.r.Open(rel)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := durable.HashIn(f.r, rel)
+	return sum, err
 }

@@ -192,19 +192,9 @@ func within(rel, dir string) bool {
 	return dir == "." || rel == dir || strings.HasPrefix(rel, dir+"/")
 }
 
-// syncDir fsyncs a directory, so that renames and unlinks in it survive a
-// crash.
-func (f *fsroot) syncDir(rel string) error {
-	d, err := f.r.Open(rel)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", abs(rel), err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("sync %s: %w", abs(rel), err)
-	}
-	return nil
-}
+// syncDir fsyncs the directory rel inside the root, so that renames and
+// unlinks in it survive a crash.
+func (f *fsroot) syncDir(rel string) error { return durable.SyncDirIn(f.r, rel) }
 
 // mkdirs creates the missing directories of rel (0755, like mkdir -p) and
 // returns those it created, parents first.

@@ -140,12 +140,6 @@ func hashIdentified(path string) (sum string, id fileID, ok bool, err error) {
 	return sum, id2, ok1 && ok2 && id1 == id2, nil
 }
 
-// hashFile hashes a file, bypassing the cache.
-func hashFile(path string) (string, error) {
-	sum, _, _, err := hashIdentified(path)
-	return sum, err
-}
-
 // statCache returns the digest cache, loading it on first use; h.mu is held.
 func (h *Host) statCache() *statCache {
 	if h.stats == nil {

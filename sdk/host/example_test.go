@@ -17,8 +17,9 @@ import (
 )
 
 // A runtimectl-like program: list plugins, show one manifest (from the
-// cache when warm), and run one plugin's Detect. It needs installed and
-// pinned plugins, so it has no output to check.
+// cache when warm), and run one plugin's Detect. It has no Output: it
+// needs plugin binaries and their lock on this machine, so go test
+// compiles it without running it.
 func Example() {
 	ctx := context.TODO() // in a CLI: signal.NotifyContext(..., os.Interrupt)
 	cacheDir, _ := os.UserCacheDir()

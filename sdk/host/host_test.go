@@ -110,6 +110,12 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
+// hashFile hashes a file, bypassing the digest cache.
+func hashFile(path string) (string, error) {
+	sum, _, _, err := hashIdentified(path)
+	return sum, err
+}
+
 func rel(t *testing.T, root, p string) string {
 	r, err := filepath.Rel(root, p)
 	if err != nil {

@@ -212,7 +212,7 @@ func (h *Host) startError(ctx context.Context, t target, p *proc, err error) err
 	msg := err.Error()
 	switch {
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-		actual, herr := hashFile(t.Path)
+		actual, _, _, herr := hashIdentified(t.Path) // bypassing the cache
 		if herr != nil {
 			return fmt.Errorf("plugin %s: %s does not match sha256 %s and cannot be read again: %w", t.Name, t.Path, t.digest, herr)
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/graph"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
@@ -204,21 +205,21 @@ func (p *planning) build() *plan.Plan {
 	for _, s := range svcs {
 		byName[s.Name] = s
 	}
-	started := map[string]bool{}
-	var start func(name string)
-	start = func(name string) {
-		s, ok := byName[name]
-		if !ok || started[name] {
-			return
+	known := func(name string) []string {
+		var deps []string
+		for _, d := range byName[name].DependsOn {
+			if _, ok := byName[d]; ok {
+				deps = append(deps, d)
+			}
 		}
-		started[name] = true
+		return deps
+	}
+	starts := graph.NewSorter(known)
+	start := func(name string) {
 		u := owner[name]
 		needs := []string{"install-service:" + name}
-		for _, d := range s.DependsOn {
-			if _, ok := byName[d]; ok {
-				start(d)
-				needs = append(needs, "start-service:"+d)
-			}
+		for _, d := range known(name) {
+			needs = append(needs, "start-service:"+d)
 		}
 		b.add(plan.Step{ID: "start-service:" + name, Runtime: u.rt.Name,
 			Needs: needs, Inputs: &plan.StartService{ServiceName: name}})
@@ -239,7 +240,9 @@ func (p *planning) build() *plan.Plan {
 			}
 		}
 		for _, s := range dependsOrder(u.rt.Services) {
-			start(s.Name)
+			for _, name := range starts.Add(s.Name) { // s after what it depends on
+				start(name)
+			}
 		}
 	}
 
@@ -437,25 +440,14 @@ func dependsOrder(svcs []state.Service) []state.Service {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)
-	var out []state.Service
-	mark := map[string]int{}
-	var visit func(string)
-	visit = func(n string) {
-		s, ok := byName[n]
-		if !ok || mark[n] != 0 {
-			return
-		}
-		mark[n] = 1
-		deps := append([]string(nil), s.DependsOn...)
+	order, _ := graph.TopoSort(names, func(n string) []string {
+		deps := append([]string(nil), byName[n].DependsOn...)
 		sort.Strings(deps)
-		for _, d := range deps {
-			visit(d)
-		}
-		mark[n] = 2
-		out = append(out, s)
-	}
-	for _, n := range names {
-		visit(n)
+		return deps
+	})
+	out := make([]state.Service, len(order))
+	for i, n := range order {
+		out[i] = byName[n]
 	}
 	return out
 }

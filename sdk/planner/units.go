@@ -8,6 +8,7 @@ import (
 	"sort"
 	"text/template"
 
+	"github.com/runtimekit/runtimekit/internal/graph"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
@@ -164,28 +165,17 @@ func requiresOrder(units []*unit) []*unit {
 		names = append(names, u.rt.Name)
 	}
 	sort.Strings(names)
-	var out []*unit
-	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(n string)
-	visit = func(n string) {
-		u, ok := byName[n]
-		if !ok || state[n] != 0 {
-			return
-		}
-		state[n] = 1
-		reqs := make([]string, 0, len(u.rt.Requires))
-		for _, r := range u.rt.Requires {
+	order, _ := graph.TopoSort(names, func(n string) []string {
+		reqs := make([]string, 0, len(byName[n].rt.Requires))
+		for _, r := range byName[n].rt.Requires {
 			reqs = append(reqs, r.Runtime)
 		}
 		sort.Strings(reqs)
-		for _, r := range reqs {
-			visit(r)
-		}
-		state[n] = 2
-		out = append(out, u)
-	}
-	for _, n := range names {
-		visit(n)
+		return reqs
+	})
+	out := make([]*unit, len(order))
+	for i, n := range order {
+		out[i] = byName[n]
 	}
 	return out
 }

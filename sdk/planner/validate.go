@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/graph"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
@@ -298,44 +299,20 @@ func (p *planning) checkRequires(units []*unit) {
 // requiresCycle returns a requires cycle among units as "a -> b -> a", or "".
 func requiresCycle(units []*unit) string {
 	byName := map[string]*unit{}
+	names := make([]string, 0, len(units))
 	for _, u := range units {
 		byName[u.rt.Name] = u
+		names = append(names, u.rt.Name)
 	}
-	mark := map[string]int{}
-	var stack []string
-	var found string
-	var visit func(n string) bool
-	visit = func(n string) bool {
-		switch mark[n] {
-		case 1:
-			i := 0
-			for stack[i] != n {
-				i++
-			}
-			found = strings.Join(append(append([]string{}, stack[i:]...), n), " -> ")
-			return true
-		case 2:
-			return false
+	_, err := graph.TopoSort(names, func(n string) []string {
+		reqs := make([]string, 0, len(byName[n].rt.Requires))
+		for _, r := range byName[n].rt.Requires {
+			reqs = append(reqs, r.Runtime)
 		}
-		u, ok := byName[n]
-		if !ok {
-			return false
-		}
-		mark[n] = 1
-		stack = append(stack, n)
-		for _, r := range u.rt.Requires {
-			if visit(r.Runtime) {
-				return true
-			}
-		}
-		stack = stack[:len(stack)-1]
-		mark[n] = 2
-		return false
-	}
-	for _, u := range units {
-		if visit(u.rt.Name) {
-			return found
-		}
+		return reqs
+	})
+	if c, ok := err.(*graph.CycleError[string]); ok {
+		return strings.Join(c.Cycle(), " -> ")
 	}
 	return ""
 }
@@ -360,31 +337,11 @@ func (p *planning) checkServices(units []*unit) {
 			}
 		}
 	}
-	mark := map[string]int{}
-	var visit func(n string, path []string) string
-	visit = func(n string, path []string) string {
-		if mark[n] == 1 {
-			return strings.Join(append(path, n), " -> ")
-		}
-		if mark[n] == 2 {
-			return ""
-		}
-		mark[n] = 1
-		for _, d := range deps[n] {
-			if _, ok := deps[d]; ok {
-				if c := visit(d, append(path, n)); c != "" {
-					return c
-				}
-			}
-		}
-		mark[n] = 2
-		return ""
-	}
-	for _, n := range sortedKeys(deps) {
-		if c := visit(n, nil); c != "" {
-			p.errorf(cliPos, "", "break the circle in one service's dependsOn", "service dependency cycle: %s", c)
-			return
-		}
+	// The message shows the walk from the first service (by name) that
+	// leads into the cycle.
+	if _, err := graph.TopoSort(sortedKeys(deps), func(n string) []string { return deps[n] }); err != nil {
+		c := err.(*graph.CycleError[string])
+		p.errorf(cliPos, "", "break the circle in one service's dependsOn", "service dependency cycle: %s", strings.Join(c.Path, " -> "))
 	}
 }
 

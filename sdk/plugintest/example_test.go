@@ -18,7 +18,9 @@ func (myRuntime) Describe(context.Context, *sdk.DescribeRequest) (*sdk.DescribeR
 
 // A plugin author's test: the checks run in-process, then against the
 // built binary through a real plugin process. It lives in the plugin's
-// main package directory, hence Build(t, "myrt", ".").
+// main package directory, hence Build(t, "myrt", "."). It has no Output:
+// it needs the *testing.T of a real test and builds a binary, so go test
+// compiles it without running it.
 func Example() {
 	var t *testing.T // the argument of the plugin's TestConformance(t *testing.T)
 

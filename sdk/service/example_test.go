@@ -11,7 +11,9 @@ import (
 )
 
 // Install nginx as a runit service, start it, and wait for its health
-// check; on failure, remove it again (what an apply's rollback does).
+// check; on failure, remove it again (what an apply's rollback does). It
+// has no Output: it writes below /etc and /var/log and needs runit and
+// nginx, so go test compiles it without running it.
 func Example() {
 	ctx := context.TODO() // in a CLI: signal.NotifyContext(..., os.Interrupt)
 	log := slog.Default()

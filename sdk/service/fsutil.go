@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // writeFile replaces path atomically: a temporary file in the same
-// directory, fsync, rename. The caller fsyncs the directory (syncDir) once
+// directory, fsync, rename. The caller fsyncs the directory (durable.SyncDir) once
 // it has written all of a directory's files.
 func writeFile(path string, data []byte, perm os.FileMode) error {
 	f, err := renameio.NewPendingFile(path,
@@ -26,19 +28,6 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 	}
 	if err := f.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory, making renames and unlinks in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
@@ -61,7 +50,7 @@ func mkdirAll(dir string, perm os.FileMode) error {
 	if err := os.Mkdir(dir, perm); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
+	return durable.SyncDir(parent)
 }
 
 // removeFile removes path if it exists; it reports whether it did.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -234,7 +235,7 @@ func (r *Runit) Install(ctx context.Context, svc state.Service) error {
 		dirty[filepath.Dir(p)] = true
 	}
 	for d := range dirty {
-		if err := syncDir(d); err != nil {
+		if err := durable.SyncDir(d); err != nil {
 			return fmt.Errorf("install %s: %w", svc.Name, err)
 		}
 	}
@@ -262,7 +263,7 @@ func (r *Runit) Enable(ctx context.Context, name string) error {
 		if err := renameio.Symlink(want, link); err != nil {
 			return fmt.Errorf("enable %s: %w", name, err)
 		}
-		if err := syncDir(r.scanDir()); err != nil {
+		if err := durable.SyncDir(r.scanDir()); err != nil {
 			return fmt.Errorf("enable %s: %w", name, err)
 		}
 		r.logger().Debug("service enabled", "service", name, "link", link)
@@ -443,7 +444,7 @@ func (r *Runit) Disable(ctx context.Context, name string) error {
 	if removed, err := removeFile(r.link(name)); err != nil {
 		return fmt.Errorf("disable %s: %w", name, err)
 	} else if removed {
-		if err := syncDir(r.scanDir()); err != nil {
+		if err := durable.SyncDir(r.scanDir()); err != nil {
 			return fmt.Errorf("disable %s: %w", name, err)
 		}
 	}
@@ -481,7 +482,7 @@ func (r *Runit) Remove(ctx context.Context, name string) error {
 		if err := os.RemoveAll(d); err != nil {
 			return fmt.Errorf("remove %s: %w", name, err)
 		}
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(d)); err != nil {
 			return fmt.Errorf("remove %s: %w", name, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // logArg is runsvdir's optional last argument: runsvdir keeps the last
@@ -250,7 +252,7 @@ func writePIDFile(path string, pid int) error {
 	if err := writeFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // lookRunit finds a runit program in PATH or, when PATH lacks it (a
