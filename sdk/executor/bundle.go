@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
-	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/bundle/format"
 )
 
@@ -58,11 +57,4 @@ func (b *bundleIndex) verify(f bundleFile) string { return b.b.CheckFile(f) }
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// hashRel returns the SHA-256 of the regular file rel inside the root,
-// not following a final symbolic link.
-func (f *fsroot) hashRel(rel string) (string, error) {
-	sum, _, err := durable.HashIn(f.r, rel)
-	return sum, err
 }

@@ -192,10 +192,6 @@ func within(rel, dir string) bool {
 	return dir == "." || rel == dir || strings.HasPrefix(rel, dir+"/")
 }
 
-// syncDir fsyncs the directory rel inside the root, so that renames and
-// unlinks in it survive a crash.
-func (f *fsroot) syncDir(rel string) error { return durable.SyncDirIn(f.r, rel) }
-
 // mkdirs creates the missing directories of rel (0755, like mkdir -p) and
 // returns those it created, parents first.
 func (f *fsroot) mkdirs(rel string) ([]string, error) {
@@ -217,7 +213,7 @@ func (f *fsroot) mkdirs(rel string) ([]string, error) {
 			return created, err
 		}
 		created = append(created, d)
-		if err := f.syncDir(parentRel(d)); err != nil {
+		if err := durable.SyncDirIn(f.r, parentRel(d)); err != nil {
 			return created, err
 		}
 	}
@@ -283,7 +279,7 @@ func (f *fsroot) writeAtomicFrom(rel string, src io.Reader, mode fs.FileMode, ui
 		_ = f.r.Remove(tmp)
 		return fmt.Errorf("write %s: %w", abs(rel), err)
 	}
-	return f.syncDir(parentRel(rel))
+	return durable.SyncDirIn(f.r, parentRel(rel))
 }
 
 // remove removes a file (or an empty directory), ignoring one that is
@@ -296,7 +292,7 @@ func (f *fsroot) remove(rel string) error {
 	if err != nil {
 		return err
 	}
-	return f.syncDir(parentRel(rel))
+	return durable.SyncDirIn(f.r, parentRel(rel))
 }
 
 // removeAll removes a tree, ignoring one that is gone.
@@ -307,7 +303,7 @@ func (f *fsroot) removeAll(rel string) error {
 	if err := f.r.RemoveAll(rel); err != nil {
 		return err
 	}
-	return f.syncDir(parentRel(rel))
+	return durable.SyncDirIn(f.r, parentRel(rel))
 }
 
 // exists reports whether rel exists (not following a final link).
@@ -346,7 +342,7 @@ func (f *fsroot) copyFile(src, dst string) error {
 func (f *fsroot) keep(src, dst string) error {
 	_ = f.r.Remove(dst)
 	if err := f.r.Link(src, dst); err == nil {
-		return f.syncDir(parentRel(dst))
+		return durable.SyncDirIn(f.r, parentRel(dst))
 	}
 	return f.copyFile(src, dst)
 }
@@ -363,7 +359,7 @@ func (f *fsroot) putBack(backup, rel string) error {
 		_ = f.r.Remove(tmp)
 		return err
 	}
-	return f.syncDir(parentRel(rel))
+	return durable.SyncDirIn(f.r, parentRel(rel))
 }
 
 // readRegular reads the regular file rel inside the root: a FIFO, device

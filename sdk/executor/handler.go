@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 )
 
@@ -294,11 +295,11 @@ func (r *run) rename(from, to string) error {
 	if err := r.fs.r.Rename(from, to); err != nil {
 		return err
 	}
-	if err := r.fs.syncDir(parentRel(to)); err != nil {
+	if err := durable.SyncDirIn(r.fs.r, parentRel(to)); err != nil {
 		return err
 	}
 	if parentRel(from) != parentRel(to) {
-		return r.fs.syncDir(parentRel(from))
+		return durable.SyncDirIn(r.fs.r, parentRel(from))
 	}
 	return nil
 }

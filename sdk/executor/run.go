@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
@@ -581,7 +582,7 @@ func (r *run) finish(mode string) error {
 	if err := r.fs.r.Rename(journalPath, closed); err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}
-	if err := r.fs.syncDir(dataDir); err != nil {
+	if err := durable.SyncDirIn(r.fs.r, dataDir); err != nil {
 		return err
 	}
 	r.releaseDpkg()
@@ -743,7 +744,7 @@ func (r *run) restoreSaved(s *savedFile, rel string) error {
 		if err := r.fs.r.Symlink(s.Symlink, rel); err != nil {
 			return err
 		}
-		return r.fs.syncDir(parentRel(rel))
+		return durable.SyncDirIn(r.fs.r, parentRel(rel))
 	default:
 		return r.fs.putBack(s.Backup, rel)
 	}

@@ -106,7 +106,7 @@ func (removeFile) prepare(ctx context.Context, r *run, s *plan.Step, in *plan.Re
 	case !fi.Mode().IsRegular():
 		u.Kept = "no longer a regular file: kept"
 	default:
-		sum, err := r.fs.hashRel(rel)
+		sum, _, err := durable.HashIn(r.fs.r, rel)
 		if err != nil {
 			return err
 		}
@@ -207,6 +207,6 @@ func (r *run) editedSince(planPath, rel string) bool {
 	if !ok {
 		return false
 	}
-	sum, err := r.fs.hashRel(rel)
+	sum, _, err := durable.HashIn(r.fs.r, rel)
 	return err == nil && sum != f.SHA256
 }

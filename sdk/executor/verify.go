@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/runtimekit/runtimekit/internal/durable"
 )
 
 // A rollback says "the machine is as it was before" only after checking
@@ -91,11 +93,11 @@ func (r *run) differsFromSaved(s *savedFile, rel string) string {
 	case !fi.Mode().IsRegular():
 		return "is no longer a regular file"
 	}
-	want, err := r.fs.hashRel(s.Backup)
+	want, _, err := durable.HashIn(r.fs.r, s.Backup)
 	if err != nil {
 		return "its backup " + abs(s.Backup) + " cannot be read: " + err.Error()
 	}
-	if got, err := r.fs.hashRel(rel); err != nil || got != want {
+	if got, _, err := durable.HashIn(r.fs.r, rel); err != nil || got != want {
 		return "has other content than before the apply"
 	}
 	return ""
