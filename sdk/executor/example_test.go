@@ -11,7 +11,10 @@ import (
 )
 
 // Apply a plan inside the VM, as `runtimectl apply plan.json --bundle
-// /tmp/bundle` does, telling apart the ways it can fail.
+// /tmp/bundle` does, telling apart the ways it can fail. It has no
+// Output: it changes the machine it runs on (dpkg, runit, the state), so
+// go test compiles it without running it; the end-to-end tests run the
+// same calls in i386 roots.
 func Example() {
 	ctx := context.TODO() // in a CLI: signal.NotifyContext(..., os.Interrupt)
 	b, err := os.ReadFile("/tmp/plan.json")
@@ -56,7 +59,7 @@ func Example() {
 }
 
 // Report what is installed and whether it is healthy, as `runtimectl
-// status` does.
+// status` does. It has no Output: what it prints is this machine's state.
 func ExampleExecutor_Status() {
 	rep, err := executor.New(executor.Options{}).Status(context.TODO())
 	if err != nil {
