@@ -9,7 +9,7 @@ import (
 )
 
 // OutcomeDiscarded is the outcome of DiscardJournal.
-const OutcomeDiscarded = "journal-discarded"
+const OutcomeDiscarded Outcome = "journal-discarded"
 
 // DiscardJournal is the way forward from a journal that cannot be read
 // (a *DamagedJournalError): Recover and Apply refuse to guess what such a

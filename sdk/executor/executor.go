@@ -127,9 +127,7 @@ func isHostRoot(root string) bool {
 type Result struct {
 	// PlanDigest is the SHA-256 of the plan's bytes.
 	PlanDigest string `json:"planDigest"`
-	// Outcome is "applied", "rolled-back", "nothing-to-recover", or
-	// "failed" (a rollback that could not finish: see the error).
-	Outcome string       `json:"outcome"`
+	Outcome Outcome      `json:"outcome"`
 	Resumed bool         `json:"resumed,omitempty"`
 	Steps   []StepResult `json:"steps"`
 	// Kept lists existing files left alone: user-config files that were
@@ -142,12 +140,28 @@ type Result struct {
 	Serial int64 `json:"serial"`
 }
 
+// Outcome is how an Apply or Recover ended. The type is the executor's:
+// these words are its result's, not the plan's or the state's.
+type Outcome string
+
 // Outcomes.
 const (
-	OutcomeApplied    = "applied"
-	OutcomeRolledBack = "rolled-back"
-	OutcomeNothing    = "nothing-to-recover"
-	OutcomeFailed     = "failed"
+	OutcomeApplied    Outcome = "applied"
+	OutcomeRolledBack Outcome = "rolled-back"
+	OutcomeNothing    Outcome = "nothing-to-recover"
+	// OutcomeFailed is a rollback that could not finish: see the error.
+	OutcomeFailed Outcome = "failed"
+)
+
+// StepStatus is what happened to one step in this run.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepDone       StepStatus = phaseDone
+	StepUndone     StepStatus = phaseUndone
+	StepFailed     StepStatus = "failed"
+	StepUndoFailed StepStatus = "undo-failed"
 )
 
 // StepResult is what happened to one step.
@@ -155,8 +169,7 @@ type StepResult struct {
 	Index int    `json:"index"` // 1-based
 	ID    string `json:"id"`
 	Kind  string `json:"kind"`
-	// Status is done, undone, or failed.
-	Status string        `json:"status"`
+	Status StepStatus    `json:"status"`
 	Took   time.Duration `json:"took"`
 	Error  string        `json:"error,omitempty"`
 }

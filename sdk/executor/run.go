@@ -336,7 +336,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 			err = r.saveStep(i)
 		}
 		if err == nil {
-			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: phaseDone, Took: time.Since(t0)})
+			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: StepDone, Took: time.Since(t0)})
 			err = r.fault(s.ID, "done")
 		}
 		if errors.Is(err, errCrash) {
@@ -358,7 +358,7 @@ func (r *run) forward(ctx context.Context) (*Result, error) {
 // fail rolls back after step i failed with err.
 func (r *run) fail(ctx context.Context, i int, err error, t0 time.Time) (*Result, error) {
 	s := &r.plan.Steps[i]
-	r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: "failed", Took: time.Since(t0), Error: err.Error()})
+	r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: StepFailed, Took: time.Since(t0), Error: err.Error()})
 	r.progress("[%d/%d] %s failed: %v", i+1, len(r.plan.Steps), s.ID, firstLine(err.Error()))
 	r.j.Error = fmt.Sprintf("step %s: %v", s.ID, err)
 	// A rollback must run to the end even when the failure was an
@@ -427,7 +427,7 @@ func (r *run) rollback(ctx context.Context) error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("undo %s: %w", s.ID, err))
-			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: "undo-failed", Took: time.Since(t0), Error: err.Error()})
+			r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: StepUndoFailed, Took: time.Since(t0), Error: err.Error()})
 			r.progress("undo [%d/%d] %s failed: %v", i+1, n, s.ID, firstLine(err.Error()))
 			continue
 		}
@@ -435,7 +435,7 @@ func (r *run) rollback(ctx context.Context) error {
 		if err := r.saveStep(i); err != nil {
 			return err
 		}
-		r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: phaseUndone, Took: time.Since(t0)})
+		r.res.Steps = append(r.res.Steps, StepResult{Index: i + 1, ID: s.ID, Kind: s.Kind(), Status: StepUndone, Took: time.Since(t0)})
 		if err := r.fault(s.ID, "undone"); err != nil {
 			return err
 		}
