@@ -8,6 +8,8 @@ import (
 
 	"cuelang.org/go/cue"
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // check runs the rules a schema cannot express well: uniqueness, references
@@ -212,7 +214,7 @@ func (c *checker) health(services, ports map[string]bool) {
 		if hasPort && !ports[port] {
 			c.add(pf, p+"/port", fmt.Sprintf("health check names unknown port %q", port), "known ports: "+list(ports))
 		}
-		switch kind {
+		switch unit.HealthKind(kind) {
 		case HealthHTTP, HealthTCP:
 			if !hasPort && !pf.Exists() {
 				c.add(kf, p+"/port", fmt.Sprintf("a %s health check needs a port", kind), "name one of the runtime's ports: "+list(ports))

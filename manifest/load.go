@@ -197,7 +197,7 @@ func (l *Loader) evalRuntime(files map[string][]byte, user map[string]any) *eval
 		return &evalResponse{Diagnostics: Diagnostics{{Severity: SeverityError, Pos: firstPos(v), Summary: "cannot decode manifest", Detail: err.Error()}}}
 	}
 	m.Params, m.Source = params(src, v), positions(v)
-	if ds := m.rules(user); ds.HasErrors() {
+	if ds := rules(m, user); ds.HasErrors() {
 		sortDiags(ds)
 		return &evalResponse{Diagnostics: ds}
 	}

@@ -19,7 +19,7 @@ import (
 // a value the executor would refuse is refused here, where the author can
 // still be pointed at the line that wrote it.
 // A problem a user parameter caused names it (see ParamNote).
-func (m *Manifest) rules(user map[string]any) Diagnostics {
+func rules(m *Manifest, user map[string]any) Diagnostics {
 	var ds Diagnostics
 	add := func(base string, ps state.Problems, field func(string) string) {
 		for _, p := range ps {
@@ -28,7 +28,7 @@ func (m *Manifest) rules(user map[string]any) Diagnostics {
 				f = field(f)
 			}
 			at := base + "/" + f
-			ds = append(ds, Diagnostic{Severity: SeverityError, Pos: m.posNear(at), Path: at,
+			ds = append(ds, Diagnostic{Severity: SeverityError, Pos: posNear(m, at), Path: at,
 				Summary: p.Reason + ParamNote(m.Name, user, p.Value)})
 		}
 	}
@@ -47,7 +47,7 @@ func (m *Manifest) rules(user map[string]any) Diagnostics {
 		add(fmt.Sprintf("/packages/npm/%d", i), plan.CheckArchive(plan.Archive{Name: n.Name, Dest: n.Dest}), nil)
 	}
 	for i, s := range m.Services {
-		svc := m.StateService(s)
+		svc := m.ResolveService(s)
 		add(fmt.Sprintf("/services/%d", i), state.CheckService(svc), func(f string) string {
 			// A variable of the runtime's env, not the service's own.
 			if k, ok := strings.CutPrefix(f, "env/"); ok {
@@ -58,61 +58,14 @@ func (m *Manifest) rules(user map[string]any) Diagnostics {
 			return f
 		})
 	}
-	ports := map[string]int{}
-	for _, p := range m.Ports {
-		ports[p.Name] = p.Number
-	}
+	ports := m.PortNumbers()
 	for i, h := range m.Health {
-		add(fmt.Sprintf("/health/%d", i), plan.CheckHealth(StateHealth(h, ports)), HealthField)
+		add(fmt.Sprintf("/health/%d", i), plan.CheckHealth(h.Resolve(ports)), HealthField)
 	}
 	for i := range ds {
 		ds[i].Path = cleanPointer(ds[i].Path)
 	}
 	return ds
-}
-
-// StateService is the service as the state (and a plan) records it: the
-// runtime's env under the service's own.
-func (m *Manifest) StateService(s Service) state.Service {
-	env := map[string]string{}
-	for k, v := range m.Env {
-		env[k] = v
-	}
-	for k, v := range s.Env {
-		env[k] = v
-	}
-	if len(env) == 0 {
-		env = nil
-	}
-	return state.Service{Name: s.Name, Argv: s.Argv, User: s.User, Workdir: s.Workdir, Env: env,
-		Restart: s.Restart, StopSignal: s.StopSignal, StopTimeout: s.StopTimeout.String(), DependsOn: s.DependsOn}
-}
-
-// StateHealth is the health check as the state (and a plan) records it,
-// its port name resolved to the number in ports.
-func StateHealth(h HealthCheck, ports map[string]int) state.HealthCheck {
-	hc := state.HealthCheck{Name: h.Name, Kind: h.Kind, Service: h.Service, Port: ports[h.Port],
-		Interval: h.Interval.String(), Timeout: h.Timeout.String(), Retries: h.Retries, StartPeriod: h.StartPeriod.String()}
-	if h.HTTP != nil {
-		hc.Path, hc.Status, hc.Body = h.HTTP.Path, h.HTTP.Status, h.HTTP.Body
-	}
-	if h.Exec != nil {
-		hc.Argv, hc.User = h.Exec.Argv, h.Exec.User
-	}
-	return hc
-}
-
-// HealthField maps a field of a state health check to where the manifest
-// writes it ("user" is exec.user, "path" is http.path).
-func HealthField(f string) string {
-	head, rest, _ := strings.Cut(f, "/")
-	switch head {
-	case "argv", "user":
-		return "exec/" + f
-	case "path", "status", "body":
-		return "http/" + head + strings.TrimPrefix("/"+rest, "/")
-	}
-	return f
 }
 
 // cleanPointer resolves ".." segments of a JSON pointer.
@@ -132,7 +85,7 @@ func cleanPointer(p string) string {
 
 // posNear is where the value at path, or its nearest ancestor, was
 // written.
-func (m *Manifest) posNear(path string) Pos {
+func posNear(m *Manifest, path string) Pos {
 	for p := cleanPointer(path); ; {
 		if pos, ok := m.Source[p]; ok {
 			return pos
@@ -147,28 +100,6 @@ func (m *Manifest) posNear(path string) Pos {
 		return Pos{File: pos.File}
 	}
 	return Pos{File: "runtime " + m.Name}
-}
-
-// ParamNote names the user parameters whose value a diagnosed value
-// carries, as " (from parameter nginx.root)", or "": a problem a
-// parameter caused is the user's to fix, not the manifest author's.
-// Only string parameters are matched (a number could be anywhere).
-func ParamNote(runtime string, params map[string]any, value string) string {
-	var names []string
-	for n, v := range params {
-		if s, ok := v.(string); ok && s != "" && strings.Contains(value, s) {
-			names = append(names, runtime+"."+n)
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	sort.Strings(names)
-	what := "parameter "
-	if len(names) > 1 {
-		what = "parameters "
-	}
-	return " (from " + what + strings.Join(names, ", ") + ")"
 }
 
 // checkParamValues checks each user parameter against its own declaration

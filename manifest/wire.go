@@ -76,7 +76,7 @@ func (ps *wireParams) UnmarshalJSON(b []byte) error {
 	}
 	out := make(wireParams, len(in))
 	for i, p := range in {
-		out[i] = Param{p.Name, p.Type, p.Default.v, p.Value.v, p.Constraint, p.Description}
+		out[i] = Param{Name: p.Name, Type: p.Type, Default: p.Default.v, Value: p.Value.v, Constraint: p.Constraint, Description: p.Description}
 	}
 	*ps = out
 	return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // TestSchemasMatchGoTypes proves that plan.schema.json and
@@ -185,6 +186,7 @@ func TestDriftCheckerReports(t *testing.T) {
 		Free    map[string]any    `json:"free"`
 		Labels  map[string]string `json:"labels"`
 		Bare    []inner           `json:"bare"`
+		Wait    unit.Duration     `json:"wait"` // written as a string
 	}
 	docs := map[string]map[string]any{}
 	for name, src := range map[string]string{
@@ -201,7 +203,8 @@ func TestDriftCheckerReports(t *testing.T) {
 				"open": {"type": "object"},
 				"free": {"type": "object"},
 				"labels": {"type": "object", "additionalProperties": {"type": "string"}},
-				"bare": {"type": "array"}
+				"bare": {"type": "array"},
+				"wait": {"type": "integer"}
 			},
 			"allOf": [{
 				"if": {"properties": {"name": {"const": 1}}},
@@ -233,6 +236,7 @@ func TestDriftCheckerReports(t *testing.T) {
 		`a.schema.json #/properties/bare has no items for the schema_test.inner elements of Go field schema_test.doc.Bare (json bare)`,
 		`a.schema.json #/properties/open leaves the object open (no "additionalProperties": false), but the Go decoder refuses fields schema_test.inner does not have`,
 		`b.schema.json #/$defs/inner/properties/gone has no Go field in schema_test.inner`,
+		`Go field schema_test.doc.Wait (json wait) is unit.Duration, but a.schema.json #/properties/wait allows only integer`,
 	}
 	got := slices.Clone(c.problems)
 	sort.Strings(got)
@@ -614,8 +618,21 @@ func (c *driftChecker) checkType(t reflect.Type, goName string, nodes []schemaNo
 }
 
 // jsonType is the JSON Schema type encoding/json writes for t, or "" for
-// an interface, which may hold anything.
+// an interface, which may hold anything. A type with its own MarshalJSON
+// (a duration written as "5s") is asked: its zero value's JSON is the
+// type of them all.
 func jsonType(t reflect.Type) string {
+	if t.Kind() != reflect.Interface && t.Implements(reflect.TypeFor[json.Marshaler]()) {
+		b, err := json.Marshal(reflect.Zero(t).Interface())
+		if err != nil {
+			return ""
+		}
+		var v any
+		if json.Unmarshal(b, &v) != nil {
+			return ""
+		}
+		return valueType(v)
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "boolean"

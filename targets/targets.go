@@ -1,6 +1,15 @@
 // Package targets holds the built-in target profiles — webvm-i386 (the
 // default: WebVM, Debian 12 i386 minbase, 512 MiB memory, 2 GiB disk) and
-// debian12-amd64 — and loads a profile from a CUE file.
+// debian12-amd64 — with their base dpkg status and shipped locks, and
+// loads a profile from a CUE or JSON file.
+//
+// Each built-in profile is written in CUE (NAME.cue) and shipped beside it
+// evaluated (NAME.target.json, kept equal to the CUE by the package's
+// tests; RUNTIMEKIT_UPDATE=1 rewrites it), so that a built-in profile is
+// read without evaluating CUE. Only a profile file needs the manifest
+// loader, and the `vm` build (go build -tags vm), which runs inside the
+// VM, has none: there Load reads built-in profiles only, and this package
+// links no CUE.
 package targets
 
 import (
@@ -15,20 +24,21 @@ import (
 	"strings"
 
 	"github.com/runtimekit/runtimekit/internal/bounded"
-	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/schema"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 )
 
 // Default is the profile used when none is named.
 const Default = "webvm-i386"
 
-//go:embed *.cue *.status *.lock.json
+//go:embed *.cue *.target.json *.status *.lock.json
 var builtin embed.FS
 
 // Profile is a loaded target with its base system.
 type Profile struct {
-	*manifest.Target
+	*spec.Target
 	// Source is the built-in name or the file the profile came from.
 	Source string
 	// Builtin is true for a profile shipped in runtimectl (its lock too).
@@ -80,17 +90,21 @@ func Load(ctx context.Context, nameOrFile string) (*Profile, error) {
 			return nil, fmt.Errorf("unknown target %q; built-in targets: %s (or give a profile file)", nameOrFile, strings.Join(Names(), ", "))
 		}
 	}
-	src, err := read(file, "a target profile", bounded.MaxManifest)
-	if err != nil {
-		return nil, fmt.Errorf("read target profile: %w", err)
-	}
 	display := nameOrFile
-	if !isBuiltin {
-		file = nameOrFile
-	}
-	t, err := manifest.LoadTarget(ctx, map[string][]byte{file: src})
-	if err != nil {
-		return nil, err
+	var t *spec.Target
+	if isBuiltin {
+		var err error
+		if t, err = builtinTarget(nameOrFile); err != nil {
+			return nil, err
+		}
+	} else {
+		src, err := read(file, "a target profile", bounded.MaxManifest)
+		if err != nil {
+			return nil, fmt.Errorf("read target profile: %w", err)
+		}
+		if t, err = loadFile(ctx, map[string][]byte{nameOrFile: src}); err != nil {
+			return nil, err
+		}
 	}
 	p := &Profile{Target: t, Source: display, Builtin: isBuiltin}
 	if t.Base.Status != "" {
@@ -134,4 +148,19 @@ func (p *Profile) ShippedLock() (*lock.Lock, error) {
 func Lock(name string) ([]byte, bool) {
 	b, err := builtin.ReadFile(name + ".lock.json")
 	return b, err == nil
+}
+
+// builtinTarget decodes a built-in profile's evaluated twin. It is
+// embedded at build time and checked against its CUE by the tests, so it
+// is decoded strictly but without the evaluator.
+func builtinTarget(name string) (*spec.Target, error) {
+	b, err := builtin.ReadFile(name + ".target.json")
+	if err != nil {
+		return nil, fmt.Errorf("built-in target %s: %w", name, err)
+	}
+	var t spec.Target
+	if err := schema.DecodeStrict(b, &t); err != nil {
+		return nil, fmt.Errorf("built-in target %s: %w", name, err)
+	}
+	return &t, nil
 }

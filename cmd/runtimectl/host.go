@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/host"
 )
 
@@ -19,11 +18,11 @@ type hostState struct {
 }
 
 // addHostCommands adds the commands of a connected machine: plugins,
-// manifests, resolving, locking, bundling and planning.
+// manifests, resolving, locking, bundling and planning additions.
 func (a *app) addHostCommands(root *cobra.Command) {
 	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
 		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
-		a.planCommand(), a.removeCommand())
+		a.planCommand())
 }
 
 func (a *app) closeHost() error {
@@ -75,22 +74,4 @@ func (a *app) cacheRoot() (string, error) {
 		return "", fmt.Errorf("find cache directory (set --cache-dir): %w", err)
 	}
 	return filepath.Join(dir, "runtimekit"), nil
-}
-
-// reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and
-// returns the exit error to use when any is an error.
-func (a *app) reportDiagnostics(ds manifest.Diagnostics) error {
-	if a.json {
-		if err := a.printJSON(map[string]any{"ok": !ds.HasErrors(), "diagnostics": ds}); err != nil {
-			return err
-		}
-	} else {
-		for _, d := range ds {
-			fmt.Fprintln(a.stderr, d.String())
-		}
-	}
-	if ds.HasErrors() {
-		return exitError{1}
-	}
-	return nil
 }

@@ -49,6 +49,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("RUNTIMECTL_CACHE_DIR", filepath.Join(env.WorkDir, "cache"))
 			return nil
 		},
+		// [vm]: the script runs against the vm build (TestVMBuildScripts).
+		Condition: func(cond string) (bool, error) {
+			if cond != "vm" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			return false, nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// flipbyte FILE OFFSET: change one byte of a file in place.
 			"flipbyte": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -1,17 +1,22 @@
-//go:build !vm
-
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/sdk/diag"
+	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/targets"
 )
 
+// remove is in every build, the vm one too: planning a removal needs the
+// machine's state, its built-in target profile and the lock shipped for
+// it, and no plugin or CUE.
 func (a *app) removeCommand() *cobra.Command {
 	var f machineFlags
 	var cascade bool
@@ -44,8 +49,22 @@ func (a *app) runRemove(ctx context.Context, f machineFlags, names []string, cas
 	if !exists {
 		return fmt.Errorf("nothing is installed: no state file %s", statePath)
 	}
-	pf := planFlags{remove: names, statePath: statePath, target: st.Target, cascade: cascade}
-	p, err := a.makePlan(ctx, pf)
+	prof, err := targets.Load(ctx, st.Target)
+	if err != nil {
+		return err
+	}
+	l, err := prof.ShippedLock()
+	if err != nil {
+		return err
+	}
+	// No catalog: a removal adds nothing.
+	in := planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l}
+	p, err := planner.Plan(ctx, in, planner.Request{Remove: names, Cascade: cascade})
+	var ds diag.Diagnostics
+	if errors.As(err, &ds) {
+		fmt.Fprintln(a.stderr, "runtimectl: the plan is refused:")
+		return a.reportDiagnostics(ds)
+	}
 	if err != nil {
 		return err
 	}
@@ -60,4 +79,22 @@ func (a *app) runRemove(ctx context.Context, f machineFlags, names []string, cas
 	}
 	res, err := a.executor(f, false).Apply(ctx, b)
 	return a.reportApply(res, err)
+}
+
+// reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and
+// returns the exit error to use when any is an error.
+func (a *app) reportDiagnostics(ds diag.Diagnostics) error {
+	if a.json {
+		if err := a.printJSON(map[string]any{"ok": !ds.HasErrors(), "diagnostics": ds}); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range ds {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+	}
+	if ds.HasErrors() {
+		return exitError{1}
+	}
+	return nil
 }

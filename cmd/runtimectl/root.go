@@ -68,8 +68,10 @@ func (a *app) rootCommand() *cobra.Command {
 		"cache directory (default: $XDG_CACHE_HOME/runtimekit; env RUNTIMECTL_CACHE_DIR)")
 	pf.DurationVar(&a.startTimeout, "plugin-timeout", 5*time.Second, "how long a plugin may take to start")
 	// The machine's commands, in every build; the connected-machine ones
-	// (plugins, CUE, planning, fetching) are left out of the `vm` build.
-	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.statusCommand(), a.logsCommand(), a.showCommand())
+	// (plugins, CUE, planning additions, fetching) are left out of the
+	// `vm` build.
+	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.statusCommand(), a.logsCommand(), a.showCommand(),
+		a.removeCommand())
 	a.addHostCommands(root)
 	return root
 }

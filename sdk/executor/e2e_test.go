@@ -23,6 +23,7 @@ import (
 	"github.com/runtimekit/runtimekit/internal/testenv"
 	"github.com/runtimekit/runtimekit/sdk/executor"
 	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // The end-to-end tests run the real runtimectl (linux/386) in a copy of a
@@ -534,7 +535,7 @@ func TestE2EHealthFailureRollsBack(t *testing.T) {
 		switch in := s.Inputs.(type) {
 		case *plan.WaitHealth:
 			h := in.Health
-			h.Port, h.Retries, h.Interval, h.Timeout = 81, 2, "200ms", "1s"
+			h.Port, h.Retries, h.Interval, h.Timeout = 81, 2, unit.Duration(200*time.Millisecond), unit.Duration(time.Second)
 			p.Steps[i].Inputs = &plan.WaitHealth{Health: h}
 		case *plan.InstallPackages:
 			for _, pk := range in.Packages {

@@ -20,12 +20,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/service"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 func TestMain(m *testing.M) {
@@ -343,12 +345,12 @@ func (e *env) pkgRef(name string) plan.PackageRef {
 	return plan.PackageRef{Name: a.Name, Version: a.Version, Arch: a.Arch, SHA256: a.SHA256}
 }
 
-func fileInput(path, content, kind string) plan.File {
+func fileInput(path, content string, kind unit.FileKind) plan.File {
 	return plan.File{Path: path, Content: content, SHA256: sum([]byte(content)), Mode: 0o644, Owner: "root", Group: "www-data", Kind: kind}
 }
 
-var fooService = state.Service{Name: "foo", Argv: []string{"/usr/bin/foo"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "1s"}
-var fooHealth = state.HealthCheck{Name: "foo-http", Kind: "http", Service: "foo", Port: 8080, Path: "/", Interval: "1s", Timeout: "1s", Retries: 1, StartPeriod: "0s"}
+var fooService = state.Service{Name: "foo", Argv: []string{"/usr/bin/foo"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(time.Second)}
+var fooHealth = state.HealthCheck{Name: "foo-http", Kind: "http", Service: "foo", Port: 8080, Path: "/", Interval: unit.Duration(time.Second), Timeout: unit.Duration(time.Second), Retries: 1, StartPeriod: 0}
 
 const confContent = "listen 8080;\n"
 const indexContent = "<h1>hello</h1>\n"

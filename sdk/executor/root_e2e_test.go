@@ -22,6 +22,7 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/service"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // The tests in this file apply plans with Options.Root set to another
@@ -230,11 +231,11 @@ func TestE2ERootContained(t *testing.T) {
 
 	// The service writes who it runs as and its pid; the probe passes once
 	// that file is there, and leaves a mark.
-	svc := state.Service{Name: "sleeper", User: "nobody", Restart: "always", StopSignal: "TERM", StopTimeout: "5s",
+	svc := state.Service{Name: "sleeper", User: "nobody", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(5 * time.Second),
 		Argv: []string{"/bin/sh", "-c", "echo \"$(id -un) $$\" >/tmp/sleeper.out; exec sleep 1000"}}
 	hc := state.HealthCheck{Name: "sleeper-exec", Kind: state.HealthExec, Service: "sleeper", User: "nobody",
 		Argv:     []string{"sh", "-c", "test -s /tmp/sleeper.out && id -un >" + mark},
-		Interval: "200ms", Timeout: "5s", Retries: 100, StartPeriod: "0s"}
+		Interval: unit.Duration(200 * time.Millisecond), Timeout: unit.Duration(5 * time.Second), Retries: 100, StartPeriod: 0}
 	var progress bytes.Buffer
 	res, err := containedExecutor(t, root, &progress).Apply(ctx, containedPlan(t, svc, hc, "", false))
 	t.Logf("apply:\n%s", progress.String())
@@ -302,11 +303,11 @@ func TestE2ERootContained(t *testing.T) {
 	// A service that keeps exiting, which runsv keeps restarting, and a
 	// health check that fails: the rollback stops the runsvdir the apply
 	// started, and every runsv with it.
-	failing := state.Service{Name: "crasher", User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "5s",
+	failing := state.Service{Name: "crasher", User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(5 * time.Second),
 		Argv: []string{"/bin/sh", "-c", "echo ran >>/tmp/crasher.runs; exit 3"}}
 	fhc := state.HealthCheck{Name: "crasher-exec", Kind: state.HealthExec, Service: "crasher", User: "root",
 		Argv:     []string{"sh", "-c", "echo probed >>/tmp/crasher.probes; exit 1"},
-		Interval: "200ms", Timeout: "2s", Retries: 3, StartPeriod: "1500ms"}
+		Interval: unit.Duration(200 * time.Millisecond), Timeout: unit.Duration(2 * time.Second), Retries: 3, StartPeriod: unit.Duration(1500 * time.Millisecond)}
 	res, err = containedExecutor(t, root, &progress).Apply(ctx, containedPlanAt(t, failing, fhc, rep.Lineage, 2))
 	var se *executor.StepError
 	if !errors.As(err, &se) || se.RollbackErr != nil || res.Outcome != executor.OutcomeRolledBack {
@@ -356,9 +357,9 @@ func TestRootWithoutRunit(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), []byte(status), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	svc := state.Service{Name: "web", User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "1s", Argv: []string{"/usr/sbin/nginx"}}
+	svc := state.Service{Name: "web", User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(time.Second), Argv: []string{"/usr/sbin/nginx"}}
 	hc := state.HealthCheck{Name: "web-tcp", Kind: state.HealthTCP, Service: "web", Port: 8080,
-		Interval: "1s", Timeout: "1s", Retries: 1, StartPeriod: "0s"}
+		Interval: unit.Duration(time.Second), Timeout: unit.Duration(time.Second), Retries: 1, StartPeriod: 0}
 	var progress bytes.Buffer
 	res, err := containedExecutor(t, root, &progress).Apply(t.Context(), containedPlan(t, svc, hc, "", false))
 	var se *executor.StepError

@@ -7,6 +7,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/sdk/service"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // Report is what is installed on the machine and how it is doing.
@@ -60,12 +61,12 @@ type ServiceReport struct {
 
 // HealthReport is the outcome of one probe of a health check.
 type HealthReport struct {
-	Name    string        `json:"name"`
-	Kind    string        `json:"kind"`
-	Target  string        `json:"target"`
-	Healthy bool          `json:"healthy"`
-	Reason  string        `json:"reason,omitempty"`
-	Took    time.Duration `json:"took"`
+	Name    string          `json:"name"`
+	Kind    unit.HealthKind `json:"kind"`
+	Target  string          `json:"target"`
+	Healthy bool            `json:"healthy"`
+	Reason  string          `json:"reason,omitempty"`
+	Took    time.Duration   `json:"took"`
 }
 
 // Status reads the state file and reports each runtime's services (from

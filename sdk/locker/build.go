@@ -84,12 +84,12 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*lock.Ru
 	r := &lock.Runtime{Name: m.Name, Version: m.Version}
 	reqs := make([]debian.Request, 0, len(m.Packages.Debian))
 	for _, p := range m.Packages.Debian {
-		req, err := debian.ParseRequest(Relation(p))
+		req, err := debian.ParseRequest(p.Relation())
 		if err != nil {
 			return nil, err
 		}
 		reqs = append(reqs, req)
-		r.Requests = append(r.Requests, Relation(p))
+		r.Requests = append(r.Requests, p.Relation())
 	}
 	if len(reqs) > 0 {
 		res, err := debian.Resolve(ctx, in.Index, in.Base, reqs, debian.ResolveOptions{Arch: in.Target.DebianArch})
@@ -130,21 +130,6 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*lock.Ru
 		r.Artifacts = append(r.Artifacts, a)
 	}
 	return r, nil
-}
-
-// Relation writes a manifest's Debian package request as a Debian relation:
-// "name (>= 1.2)", as the lock records it.
-func Relation(p manifest.DebianPackage) string {
-	if p.Version == "" {
-		return p.Name
-	}
-	// The schema allows "OP VERSION" with or without the space.
-	for _, op := range []string{"<<", "<=", ">=", ">>", "="} {
-		if v, ok := strings.CutPrefix(p.Version, op); ok {
-			return fmt.Sprintf("%s (%s %s)", p.Name, op, strings.TrimSpace(v))
-		}
-	}
-	return fmt.Sprintf("%s (%s)", p.Name, p.Version)
 }
 
 // artifacts lists the manifest's non-Debian artifacts for a platform.

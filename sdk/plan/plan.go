@@ -2,6 +2,7 @@ package plan
 
 import (
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // FormatVersion is the plan format this package reads and writes.
@@ -129,5 +130,5 @@ type File struct {
 	Group   string `json:"group"`
 	// Kind is managed (replaced on upgrade) or user-config (written only
 	// when absent; never removed if changed).
-	Kind string `json:"kind"`
+	Kind unit.FileKind `json:"kind"`
 }

@@ -9,11 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 	"github.com/runtimekit/runtimekit/targets"
 )
 
@@ -131,7 +133,7 @@ func TestPolicy(t *testing.T) {
 		{"health busy loop", "nginx", func(t *testing.T, p *plan.Plan) {
 			s := step(t, p, "wait-health:nginx/nginx-http")
 			h := health(s)
-			h.Interval, h.StartPeriod = "0s", "1000000h"
+			h.Interval, h.StartPeriod = 0, unit.Duration(1_000_000*time.Hour)
 		}, []found{
 			{"wait-health:nginx/nginx-http", "inputs/health/interval", "below the minimum 100ms"},
 			{"wait-health:nginx/nginx-http", "inputs/health/startPeriod", "over the maximum 10m0s"},
@@ -306,7 +308,7 @@ func TestRemovalsTakeWhatIsThere(t *testing.T) {
 	rename(p, s, "remove-file:/etc/runtimekit/nginx/nginx.conf")
 	sv := step(t, p, "install-service:nginx")
 	def := *svc(sv)
-	def.StopTimeout = "1h"
+	def.StopTimeout = unit.Duration(time.Hour)
 	sv.Inputs = &plan.RemoveService{Service: def}
 	rename(p, sv, "remove-service:nginx")
 	if err := p.Check(); err != nil {

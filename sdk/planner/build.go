@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -284,16 +285,8 @@ func (p *planning) build() *plan.Plan {
 	}
 	// The state is recorded whenever it changes, also by a plan with no
 	// other step (an automatic runtime asked for explicitly).
-	before := make([]string, len(p.cur.Runtimes))
-	for i, rt := range p.cur.Runtimes {
-		before[i] = canonical(rt)
-	}
-	afterKeys := make([]string, len(after))
-	for i, rt := range after {
-		afterKeys[i] = canonical(rt)
-	}
-	sort.Strings(before)
-	if len(b.plan.Steps) > 0 || strings.Join(before, "\n") != strings.Join(afterKeys, "\n") {
+	before := slices.SortedFunc(slices.Values(p.cur.Runtimes), func(a, b state.Runtime) int { return strings.Compare(a.Name, b.Name) })
+	if len(b.plan.Steps) > 0 || !slices.EqualFunc(before, after, state.Runtime.Equal) {
 		var all []string
 		for _, s := range b.plan.Steps {
 			all = append(all, s.ID)

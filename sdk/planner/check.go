@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/diag"
 	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 )
 
 // check holds a built plan to the rules plan.Parse applies (plan.Problems),
@@ -23,7 +24,7 @@ func (p *planning) check(out *plan.Plan) error {
 	if len(probs) == 0 {
 		return nil
 	}
-	var ds manifest.Diagnostics
+	var ds diag.Diagnostics
 	for _, pr := range probs {
 		ds = append(ds, p.diagnose(out, pr))
 	}
@@ -32,8 +33,8 @@ func (p *planning) check(out *plan.Plan) error {
 
 // diagnose turns a plan problem into a diagnostic about the runtime (and
 // manifest value) behind it.
-func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic {
-	d := manifest.Diagnostic{Severity: manifest.SeverityError, Pos: cliPos, Summary: pr.Reason}
+func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) diag.Diagnostic {
+	d := diag.Diagnostic{Severity: diag.SeverityError, Pos: cliPos, Summary: pr.Reason}
 	if pr.Index < 1 || pr.Index > len(out.Steps) {
 		return d
 	}
@@ -50,7 +51,7 @@ func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic
 		}
 	case *plan.WaitHealth:
 		if f, ok := strings.CutPrefix(pr.Field, "inputs/health/"); ok {
-			field = p.manifestIndex(s.Runtime, "health", in.Health.Name, manifest.HealthField(f))
+			field = p.manifestIndex(s.Runtime, "health", in.Health.Name, spec.HealthField(f))
 		}
 	case *plan.ExtractArchive:
 		field = "/packages"
@@ -71,7 +72,7 @@ func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic
 	}
 	u, ok := p.desired[rt]
 	if !ok || u.m == nil {
-		d.Pos = manifest.Pos{File: "installed runtime " + rt}
+		d.Pos = diag.Pos{File: "installed runtime " + rt}
 		return d
 	}
 	if field != "" {
@@ -80,7 +81,7 @@ func (p *planning) diagnose(out *plan.Plan, pr plan.Problem) manifest.Diagnostic
 	} else {
 		d.Pos = u.pos("/")
 	}
-	if note := manifest.ParamNote(rt, u.params, pr.Value); note != "" {
+	if note := spec.ParamNote(rt, u.params, pr.Value); note != "" {
 		d.Summary += note
 		d.Hint = "give the parameter another value"
 	}

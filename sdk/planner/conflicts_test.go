@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
@@ -11,6 +12,7 @@ import (
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // rt makes a small manifest; extra is CUE added at the top level.
@@ -184,7 +186,7 @@ func TestUpgradeOrder(t *testing.T) {
 	installed := &state.State{FormatVersion: 1, Lineage: strings.Repeat("b", 32), Serial: 1, Target: "t", Runtimes: []state.Runtime{{
 		Name: "web", Version: "1.0.0", MemoryMiB: 10,
 		Ports:    []state.Port{{Name: "http", Number: 8080, Protocol: "tcp"}},
-		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "10s"}},
+		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(10 * time.Second)}},
 	}}}
 	supervisor := &lock.Lock{Target: lock.Target{Name: "t"}, Supervisor: &lock.Runtime{Name: "supervisor"}}
 	ctx := context.Background()

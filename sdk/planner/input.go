@@ -3,9 +3,9 @@ package planner
 import (
 	"context"
 
-	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
 	"github.com/runtimekit/runtimekit/sdk/lock"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -15,7 +15,7 @@ type Catalog interface {
 	Names(ctx context.Context) ([]string, error)
 	// Manifest evaluates a runtime's manifest with user parameters (nil
 	// for the defaults).
-	Manifest(ctx context.Context, name string, params map[string]any) (*manifest.Manifest, error)
+	Manifest(ctx context.Context, name string, params map[string]any) (*spec.Manifest, error)
 }
 
 // Add asks for a runtime.
@@ -42,12 +42,14 @@ type Request struct {
 
 // Input is everything a plan depends on.
 type Input struct {
-	Target *manifest.Target
+	Target *spec.Target
 	// Base is the target's base system (dpkg status); its packages are
 	// never installed or removed.
-	Base    *debian.Status
-	State   *state.State
-	Lock    *lock.Lock
+	Base  *debian.Status
+	State *state.State
+	Lock  *lock.Lock
+	// Catalog evaluates the manifests of runtimes to add; a plan that
+	// only removes needs none (nil).
 	Catalog Catalog
 	// DebFiles, if set, lists the paths a locked .deb ships (from the
 	// bundle), for the file-overlap check between packages.

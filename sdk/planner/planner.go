@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,19 +9,19 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/diag"
 	"github.com/runtimekit/runtimekit/sdk/lock"
-	"github.com/runtimekit/runtimekit/sdk/locker"
 	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
 // Plan computes the step plan for req. When the combination is invalid it
-// returns every problem as manifest.Diagnostics (the error); other errors
+// returns every problem as diag.Diagnostics (the error); other errors
 // are failures to read inputs.
 func Plan(ctx context.Context, in Input, req Request) (*plan.Plan, error) {
-	if in.Target == nil || in.Catalog == nil {
-		return nil, errors.New("plan: Input.Target and Input.Catalog are required")
+	if in.Target == nil {
+		return nil, errors.New("plan: Input.Target is required")
 	}
 	cur := in.State
 	if cur == nil {
@@ -58,17 +57,17 @@ type planning struct {
 	// removed and desired).
 	removed []state.Runtime
 	notes   []string
-	diags   manifest.Diagnostics
+	diags   diag.Diagnostics
 	// refused names runtimes whose manifest was refused (diagnosed once).
 	refused map[string]bool
 }
 
-func (p *planning) errorf(pos manifest.Pos, path, hint, format string, args ...any) {
-	p.diags = append(p.diags, manifest.Diagnostic{Severity: manifest.SeverityError, Pos: pos, Path: path,
+func (p *planning) errorf(pos diag.Pos, path, hint, format string, args ...any) {
+	p.diags = append(p.diags, diag.Diagnostic{Severity: diag.SeverityError, Pos: pos, Path: path,
 		Summary: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-var cliPos = manifest.Pos{File: "command line"}
+var cliPos = diag.Pos{File: "command line"}
 
 // resolve decides the desired set: installed runtimes minus removals (with
 // cascade and automatic removals), plus additions and the runtimes they
@@ -208,12 +207,18 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 		}
 		return nil
 	}
+	if p.in.Catalog == nil {
+		p.errorf(cliPos, "", "plan it where the runtime's plugin is installed (runtimectl plan)",
+			"%s cannot be added: no runtime catalog is at hand", a.Name)
+		p.refused[a.Name] = true
+		return nil
+	}
 	params := a.Params
 	if params == nil {
 		params = p.req.Params[a.Name]
 	}
 	m, err := p.in.Catalog.Manifest(ctx, a.Name, params)
-	var ds manifest.Diagnostics
+	var ds diag.Diagnostics
 	if errors.As(err, &ds) {
 		p.diags = append(p.diags, ds...)
 		p.refused[a.Name] = true
@@ -298,37 +303,22 @@ func (p *planning) supervisorInBase() bool {
 	return false
 }
 
-func posOr(m *manifest.Manifest, path string) manifest.Pos {
+func posOr(m *spec.Manifest, path string) diag.Pos {
 	if pos, ok := m.Source[path]; ok {
 		return pos
 	}
 	if pos, ok := m.Source["/"]; ok {
-		return manifest.Pos{File: pos.File}
+		return diag.Pos{File: pos.File}
 	}
-	return manifest.Pos{File: "runtime " + m.Name}
+	return diag.Pos{File: "runtime " + m.Name}
 }
 
 // sameRuntime reports whether an installed runtime is what the new entry
-// would install: then nothing needs doing.
-// The comparison is of the JSON the state file would hold, since that is
-// what an installed runtime is read back from (empty lists vanish, numbers
-// lose their Go types).
+// would install: then nothing needs doing. Whether it was installed
+// automatically does not count.
 func sameRuntime(a, b state.Runtime) bool {
 	a.Auto, b.Auto = false, false
-	return canonical(a) == canonical(b)
-}
-
-func canonical(rt state.Runtime) string {
-	raw, err := json.Marshal(rt)
-	if err != nil {
-		return fmt.Sprint(rt)
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return string(raw)
-	}
-	out, _ := json.Marshal(v) // map keys sorted, numbers as float64
-	return string(out)
+	return a.Equal(b)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -360,7 +350,7 @@ func (p *planning) kept(rt state.Runtime) *unit {
 
 // lockMatches reports whether a lock entry was made from this manifest: same
 // version and the same Debian requests.
-func lockMatches(lr *lock.Runtime, m *manifest.Manifest) bool {
+func lockMatches(lr *lock.Runtime, m *spec.Manifest) bool {
 	if lr.Version != m.Version {
 		return false
 	}
@@ -376,10 +366,10 @@ func lockMatches(lr *lock.Runtime, m *manifest.Manifest) bool {
 	return true
 }
 
-func requests(m *manifest.Manifest) []string {
+func requests(m *spec.Manifest) []string {
 	out := []string{}
 	for _, d := range m.Packages.Debian {
-		out = append(out, locker.Relation(d))
+		out = append(out, d.Relation())
 	}
 	return out
 }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/diag"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -14,7 +15,7 @@ import (
 // meets the constraint. The version checks are Plan's own. Each problem is
 // a diagnostic at the requirement in m. It is what `runtimectl validate`
 // reports.
-func CheckRequires(m *manifest.Manifest, available []*manifest.Manifest) manifest.Diagnostics {
+func CheckRequires(m *spec.Manifest, available []*spec.Manifest) diag.Diagnostics {
 	p := &planning{desired: map[string]*unit{}}
 	var names []string
 	for _, a := range available {

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // roundTrip passes a state through its JSON form, as a real machine does
@@ -146,7 +148,7 @@ func TestHandoverKeepsOldFilesUntilStopped(t *testing.T) {
 		Name: "web", Version: "1.0.0", MemoryMiB: 10,
 		Ports:    []state.Port{{Name: "http", Number: 8080, Protocol: "tcp"}},
 		Files:    []state.File{{Path: "/etc/web1.conf", SHA256: strings.Repeat("c", 64), Mode: 0o644, Owner: "root", Group: "root", Kind: "managed"}},
-		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: "10s"}},
+		Services: []state.Service{{Name: "web-v1", Argv: []string{"/bin/true"}, User: "root", Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(10 * time.Second)}},
 	}}}
 	files := rt("web", `ports: [{name: "http", number: 8081}]
 services: [{name: "web-v2", argv: ["/bin/true"], user: "nobody"}]`)

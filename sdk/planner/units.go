@@ -9,9 +9,10 @@ import (
 	"text/template"
 
 	"github.com/runtimekit/runtimekit/internal/graph"
-	"github.com/runtimekit/runtimekit/manifest"
+	"github.com/runtimekit/runtimekit/sdk/diag"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
+	"github.com/runtimekit/runtimekit/sdk/spec"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -19,8 +20,8 @@ import (
 // nil) or to be installed from its manifest.
 type unit struct {
 	rt   state.Runtime
-	m    *manifest.Manifest // nil for a runtime kept as installed
-	auto string             // for an automatic addition: who requires it
+	m    *spec.Manifest // nil for a runtime kept as installed
+	auto string         // for an automatic addition: who requires it
 	// params are the user's parameters the manifest was evaluated with.
 	params map[string]any
 	// files holds the rendered content of each file to write, by path.
@@ -33,9 +34,9 @@ type unit struct {
 
 // pos is where a value of the unit's manifest was written, or a stand-in
 // for a runtime that is installed (its manifest is not at hand).
-func (u *unit) pos(path string) manifest.Pos {
+func (u *unit) pos(path string) diag.Pos {
 	if u.m == nil {
-		return manifest.Pos{File: "installed runtime " + u.rt.Name}
+		return diag.Pos{File: "installed runtime " + u.rt.Name}
 	}
 	for p := path; ; {
 		if pos, ok := u.m.Source[p]; ok {
@@ -48,9 +49,9 @@ func (u *unit) pos(path string) manifest.Pos {
 		p = p[:i]
 	}
 	if pos, ok := u.m.Source["/"]; ok {
-		return manifest.Pos{File: pos.File}
+		return diag.Pos{File: pos.File}
 	}
-	return manifest.Pos{File: "runtime " + u.rt.Name}
+	return diag.Pos{File: "runtime " + u.rt.Name}
 }
 
 func lastSlash(s string) int {
@@ -64,7 +65,7 @@ func lastSlash(s string) int {
 
 // newUnit turns an evaluated manifest into the state entry it will have once
 // installed, rendering its files and resolving port names in health checks.
-func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, pl manifest.Platform) (*unit, error) {
+func newUnit(m *spec.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, pl spec.Platform) (*unit, error) {
 	u := &unit{m: m, files: map[string]plan.File{}}
 	rt := state.Runtime{Name: m.Name, Version: m.Version, MemoryMiB: m.Resources.MemoryMiB, DiskMiB: m.Resources.DiskMiB}
 	params := map[string]any{}
@@ -80,10 +81,8 @@ func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, p
 	for _, c := range m.Provides {
 		rt.Provides = append(rt.Provides, state.Capability{Name: c.Name, Exclusive: c.Exclusive})
 	}
-	ports := map[string]int{}
 	for _, p := range m.Ports {
-		ports[p.Name] = p.Number
-		rt.Ports = append(rt.Ports, state.Port{Name: p.Name, Number: p.Number, Protocol: p.Protocol})
+		rt.Ports = append(rt.Ports, p.Unit())
 	}
 	for _, f := range m.Files {
 		content := f.Content
@@ -99,10 +98,11 @@ func newUnit(m *manifest.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, p
 		rt.Files = append(rt.Files, state.File{Path: f.Path, SHA256: pf.SHA256, Mode: f.Mode, Owner: f.Owner, Group: f.Group, Kind: f.Kind})
 	}
 	for _, s := range m.Services {
-		rt.Services = append(rt.Services, m.StateService(s))
+		rt.Services = append(rt.Services, m.ResolveService(s))
 	}
+	ports := m.PortNumbers()
 	for _, h := range m.Health {
-		rt.Health = append(rt.Health, manifest.StateHealth(h, ports))
+		rt.Health = append(rt.Health, h.Resolve(ports))
 	}
 	if lr != nil {
 		u.debs = append(u.debs, lr.Packages...)
@@ -143,7 +143,7 @@ func keptUnit(rt state.Runtime) *unit {
 }
 
 // render expands a file's Go template with the resolved parameters.
-func render(f manifest.File, params map[string]any) (string, error) {
+func render(f spec.File, params map[string]any) (string, error) {
 	t, err := template.New(f.Path).Option("missingkey=error").Parse(f.Template)
 	if err != nil {
 		return "", fmt.Errorf("file %s: template: %w", f.Path, err)

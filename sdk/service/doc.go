@@ -4,11 +4,11 @@
 // The target VM has no init system, so services need a supervisor; runit
 // (runsvdir, runsv, svlogd, chpst from the Debian package "runit") is a
 // small, proven one. [Runit] writes one service directory per
-// [state.Service], links it into the directory runsvdir scans, starts
+// [unit.Service], links it into the directory runsvdir scans, starts
 // runsvdir when none is running ([Runit.EnsureSupervisor]), and drives and
 // reads runsv directly through the files it keeps in the service's
 // supervise/ directory. [Probe] and [Wait] run the health checks (http, tcp,
-// exec) of a [state.HealthCheck]; a [Prober] runs them for a machine whose
+// exec) of a [unit.HealthCheck]; a [Prober] runs them for a machine whose
 // root is another directory.
 //
 // This package runs inside the VM, where every process spawn is slow
@@ -27,7 +27,7 @@
 //	/etc/runtimekit/sv/NAME/finish         restart "on-failure" only
 //	/etc/runtimekit/sv/NAME/down           restart "never" only
 //	/etc/runtimekit/sv/NAME/control/t      stop signals other than TERM
-//	/etc/runtimekit/sv/NAME/runtimekit.json  the state.Service it was written from
+//	/etc/runtimekit/sv/NAME/runtimekit.json  the unit.Service it was written from
 //
 // and enables it with the symlink /etc/runtimekit/service/NAME. runsv
 // creates NAME/supervise/ and NAME/log/supervise/ itself. runtimekit.json

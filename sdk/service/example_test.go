@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/service"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // Install nginx as a runit service, start it, and wait for its health
@@ -21,7 +23,7 @@ func Example() {
 
 	svc := state.Service{
 		Name: "nginx", Argv: []string{"nginx", "-g", "daemon off;"}, User: "root",
-		Restart: service.RestartAlways, StopSignal: "QUIT", StopTimeout: "10s",
+		Restart: service.RestartAlways, StopSignal: "QUIT", StopTimeout: unit.Duration(10 * time.Second),
 	}
 	if err := r.Install(ctx, svc); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -38,7 +40,7 @@ func Example() {
 	}
 	hc := state.HealthCheck{
 		Name: "nginx-http", Kind: state.HealthHTTP, Service: "nginx", Port: 80, Path: "/",
-		Interval: "1s", Timeout: "5s", Retries: 30, StartPeriod: "2s",
+		Interval: unit.Duration(time.Second), Timeout: unit.Duration(5 * time.Second), Retries: 30, StartPeriod: unit.Duration(2 * time.Second),
 	}
 	if err := service.Wait(ctx, hc, log); err != nil {
 		// health check "nginx-http" failed (30 consecutive failures after 3m2s,
@@ -61,7 +63,7 @@ func Example() {
 // end of stderr.
 func ExampleProbe() {
 	res, err := service.Probe(context.TODO(), state.HealthCheck{
-		Name: "python", Kind: state.HealthExec, Timeout: "5s",
+		Name: "python", Kind: state.HealthExec, Timeout: unit.Duration(5 * time.Second),
 		Argv: []string{"sh", "-c", "echo 'No module named encodings' >&2; exit 1"},
 	})
 	if err != nil {

@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
-// Health check defaults, for fields left empty (the manifest schema's
+// Health check defaults, for durations left zero (the manifest schema's
 // defaults; StartPeriod defaults to 0).
 const (
 	DefaultInterval   = time.Second
@@ -82,7 +83,7 @@ func (e *HealthError) Unwrap() error { return e.Err }
 
 // check is a validated health check.
 type check struct {
-	hc          state.HealthCheck
+	hc          unit.HealthCheck
 	target      string
 	path        string // http
 	addr        string // http, tcp
@@ -92,43 +93,40 @@ type check struct {
 	retries     int
 }
 
-func parseDuration(field, s string, def time.Duration) (time.Duration, error) {
-	if s == "" {
+// duration is d, or def when d is zero; a negative d is an error.
+func duration(field string, d unit.Duration, def time.Duration) (time.Duration, error) {
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%s %s is negative", field, d)
+	case d == 0:
 		return def, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s %q is not a duration", field, s)
-	}
-	return d, nil
+	return d.Std(), nil
 }
 
 // parseCheck validates hc and fills in its defaults.
-func parseCheck(hc state.HealthCheck) (check, error) {
+func parseCheck(hc unit.HealthCheck) (check, error) {
 	c := check{hc: hc, retries: max(hc.Retries, 1)}
 	bad := func(err error) (check, error) {
 		return c, fmt.Errorf("health check %q: %w", hc.Name, err)
 	}
 	var err error
-	if c.interval, err = parseDuration("interval", hc.Interval, DefaultInterval); err != nil {
+	if c.interval, err = duration("interval", hc.Interval, DefaultInterval); err != nil {
 		return bad(err)
 	}
-	if c.timeout, err = parseDuration("timeout", hc.Timeout, DefaultTimeout); err != nil {
+	if c.timeout, err = duration("timeout", hc.Timeout, DefaultTimeout); err != nil {
 		return bad(err)
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.startPeriod, err = parseDuration("startPeriod", hc.StartPeriod, 0); err != nil {
+	if c.startPeriod, err = duration("startPeriod", hc.StartPeriod, 0); err != nil {
 		return bad(err)
 	}
 	switch hc.Kind {
-	case state.HealthHTTP, state.HealthTCP:
+	case unit.HealthHTTP, unit.HealthTCP:
 		if hc.Port < 1 || hc.Port > 65535 {
 			return bad(fmt.Errorf("port %d is not 1..65535", hc.Port))
 		}
 		c.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(hc.Port))
-		if hc.Kind == state.HealthTCP {
+		if hc.Kind == unit.HealthTCP {
 			c.target = "connect " + c.addr
 			break
 		}
@@ -148,7 +146,7 @@ func parseCheck(hc state.HealthCheck) (check, error) {
 		}
 		c.path = p
 		c.target = "GET http://" + c.addr + p
-	case state.HealthExec:
+	case unit.HealthExec:
 		if len(hc.Argv) == 0 || hc.Argv[0] == "" {
 			return bad(errors.New("exec check has no argv"))
 		}
@@ -178,7 +176,7 @@ func displayArgv(argv []string) string {
 // or the exec of Argv (exit status 0; on timeout its process group is
 // killed). A failed probe is a Result with a Reason; the error is for a
 // check that cannot be run (unknown kind, bad port, duration...).
-func Probe(ctx context.Context, hc state.HealthCheck) (Result, error) {
+func Probe(ctx context.Context, hc unit.HealthCheck) (Result, error) {
 	c, err := parseCheck(hc)
 	if err != nil {
 		return Result{Check: hc.Name}, err
@@ -192,11 +190,11 @@ func (c check) probe(ctx context.Context) Result {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	switch c.hc.Kind {
-	case state.HealthHTTP:
+	case unit.HealthHTTP:
 		res.Reason = c.probeHTTP(actx)
-	case state.HealthTCP:
+	case unit.HealthTCP:
 		res.Reason = c.probeTCP(actx)
-	case state.HealthExec:
+	case unit.HealthExec:
 		res.Reason = c.probeExec(actx)
 	}
 	if res.Reason != "" && ctx.Err() != nil {
@@ -495,7 +493,7 @@ func (t *tail) String() string {
 // whichever comes first, cutting a probe short if need be: the error then
 // wraps context.DeadlineExceeded. Cancelling ctx stops it at once, in the
 // start period as between probes (the error wraps ctx's error).
-func Wait(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error {
+func Wait(ctx context.Context, hc unit.HealthCheck, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

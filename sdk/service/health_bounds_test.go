@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // The tests below run Wait on synctest's fake clock: the durations they
@@ -21,8 +22,9 @@ import (
 func TestWaitBoundsAndDeadline(t *testing.T) {
 	p := closedPort(t)
 	synctest.Test(t, func(t *testing.T) {
+		// An interval of 1ns: zero would be the default interval.
 		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p,
-			Interval: "0s", Timeout: "1ms", Retries: 1_000_000_000, StartPeriod: "1000000h"}
+			Interval: 1, Timeout: unit.Duration(time.Millisecond), Retries: 1_000_000_000, StartPeriod: unit.Duration(1_000_000 * time.Hour)}
 		err := Wait(t.Context(), hc, nil)
 		var he *HealthError
 		if !errors.As(err, &he) || !errors.Is(err, context.DeadlineExceeded) {
@@ -47,14 +49,14 @@ func TestWaitCancelled(t *testing.T) {
 	p := closedPort(t)
 	for _, tc := range []struct {
 		name        string
-		startPeriod string
+		startPeriod unit.Duration
 		cancelAt    time.Duration
 		failures    int
 	}{
 		// Half-way between probes, so that the cancel and a probe never
 		// fall on the same instant.
-		{"in the start period", "10m", 60*time.Second + 500*time.Millisecond, 0},
-		{"between retries", "0s", 30*time.Second + 500*time.Millisecond, 31},
+		{"in the start period", unit.Duration(10 * time.Minute), 60*time.Second + 500*time.Millisecond, 0},
+		{"between retries", 0, 30*time.Second + 500*time.Millisecond, 31},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -62,7 +64,7 @@ func TestWaitCancelled(t *testing.T) {
 				defer cancel()
 				time.AfterFunc(tc.cancelAt, cancel)
 				hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p,
-					Interval: "1s", Timeout: "1s", Retries: 1000, StartPeriod: tc.startPeriod}
+					Interval: unit.Duration(time.Second), Timeout: unit.Duration(time.Second), Retries: 1000, StartPeriod: tc.startPeriod}
 				err := Wait(ctx, hc, nil)
 				var he *HealthError
 				if !errors.As(err, &he) || !errors.Is(err, context.Canceled) {

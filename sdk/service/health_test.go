@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // port returns the port of a listener's address.
@@ -77,7 +78,7 @@ func TestProbe(t *testing.T) {
 	refused := closedPort(t)
 
 	http := func(path string, status int, body string) state.HealthCheck {
-		return state.HealthCheck{Name: "web", Kind: state.HealthHTTP, Port: hp, Path: path, Status: status, Body: body, Timeout: "300ms"}
+		return state.HealthCheck{Name: "web", Kind: state.HealthHTTP, Port: hp, Path: path, Status: status, Body: body, Timeout: unit.Duration(300 * time.Millisecond)}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -111,7 +112,7 @@ func TestProbe(t *testing.T) {
 			Argv: []string{"sh", "-c", "echo starting; echo first >&2; echo 'no such module: fs' >&2; exit 3"}},
 			target: `exec sh -c 'echo starting; echo first >&2; echo '\''no such module: fs'\'' >&2; exit 3'`,
 			reason: "exit status 3: first; no such module: fs"},
-		{name: "exec timeout kills", check: state.HealthCheck{Name: "x", Kind: state.HealthExec, Timeout: "200ms",
+		{name: "exec timeout kills", check: state.HealthCheck{Name: "x", Kind: state.HealthExec, Timeout: unit.Duration(200 * time.Millisecond),
 			Argv: []string{"sh", "-c", "sleep 30 & sleep 30"}}, reason: "killed after timeout 200ms", maxTook: 2 * time.Second},
 		{name: "exec missing", check: state.HealthCheck{Name: "x", Kind: state.HealthExec, Argv: []string{"/nonexistent/probe"}},
 			reason: "no such file or directory"},
@@ -147,9 +148,9 @@ func TestProbeInvalid(t *testing.T) {
 		{"path space", state.HealthCheck{Name: "c", Kind: state.HealthHTTP, Port: 80, Path: "/a b"}, "path"},
 		{"status", state.HealthCheck{Name: "c", Kind: state.HealthHTTP, Port: 80, Status: 42}, "status"},
 		{"no argv", state.HealthCheck{Name: "c", Kind: state.HealthExec}, "argv"},
-		{"interval", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, Interval: "1"}, "interval"},
-		{"timeout", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, Timeout: "-1s"}, "timeout"},
-		{"start period", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, StartPeriod: "soon"}, "startPeriod"},
+		{"interval", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, Interval: -1}, "interval"},
+		{"timeout", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, Timeout: unit.Duration(-time.Second)}, "timeout"},
+		{"start period", state.HealthCheck{Name: "c", Kind: state.HealthTCP, Port: 80, StartPeriod: unit.Duration(-time.Second)}, "startPeriod"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Probe(t.Context(), tc.check); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -181,7 +182,7 @@ func TestWait(t *testing.T) {
 
 	t.Run("passes after failures", func(t *testing.T) {
 		hc := state.HealthCheck{Name: "web", Kind: state.HealthHTTP, Port: hp, Path: "/warming",
-			Interval: "20ms", Timeout: "1s", Retries: 5}
+			Interval: unit.Duration(20 * time.Millisecond), Timeout: unit.Duration(time.Second), Retries: 5}
 		if err := Wait(t.Context(), hc, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +193,7 @@ func TestWait(t *testing.T) {
 
 	t.Run("start period does not count", func(t *testing.T) {
 		hc := state.HealthCheck{Name: "web-health", Kind: state.HealthHTTP, Port: hp, Path: "/healthz",
-			Interval: "50ms", Timeout: "1s", Retries: 2, StartPeriod: "400ms"}
+			Interval: unit.Duration(50 * time.Millisecond), Timeout: unit.Duration(time.Second), Retries: 2, StartPeriod: unit.Duration(400 * time.Millisecond)}
 		start := time.Now()
 		err := Wait(t.Context(), hc, nil)
 		took := time.Since(start)
@@ -216,7 +217,7 @@ func TestWait(t *testing.T) {
 
 	t.Run("refused within budget", func(t *testing.T) {
 		p := closedPort(t)
-		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p, Interval: "100ms", Timeout: "500ms", Retries: 3}
+		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: p, Interval: unit.Duration(100 * time.Millisecond), Timeout: unit.Duration(500 * time.Millisecond), Retries: 3}
 		start := time.Now()
 		err := Wait(t.Context(), hc, nil)
 		// Budget: StartPeriod + Retries × (Timeout + Interval) = 1.8s.
@@ -232,7 +233,7 @@ func TestWait(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
-		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: closedPort(t), Interval: "20ms", Retries: 1000}
+		hc := state.HealthCheck{Name: "api", Kind: state.HealthTCP, Port: closedPort(t), Interval: unit.Duration(20 * time.Millisecond), Retries: 1000}
 		err := Wait(ctx, hc, nil)
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "connection refused") {
 			t.Errorf("Wait = %v, want a deadline error with the last failure", err)

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // Prober runs health checks for the machine whose root directory is
@@ -29,12 +29,12 @@ type Prober struct {
 }
 
 // Probe runs one attempt of the health check, as [Probe] does.
-func (p Prober) Probe(ctx context.Context, hc state.HealthCheck) (Result, error) {
+func (p Prober) Probe(ctx context.Context, hc unit.HealthCheck) (Result, error) {
 	return Probe(p.context(ctx), hc)
 }
 
 // Wait probes the health check until it passes, as [Wait] does.
-func (p Prober) Wait(ctx context.Context, hc state.HealthCheck, log *slog.Logger) error {
+func (p Prober) Wait(ctx context.Context, hc unit.HealthCheck, log *slog.Logger) error {
 	return Wait(p.context(ctx), hc, log)
 }
 

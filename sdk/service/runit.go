@@ -14,7 +14,7 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/runtimekit/runtimekit/internal/durable"
-	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // Default paths of a [Runit], as seen inside its Root.
@@ -195,7 +195,7 @@ func (r *Runit) installed(name string) (string, error) {
 // file atomically. It does not enable or start the service; installing
 // over an existing service rewrites its files, which runsv uses the next
 // time it starts the service.
-func (r *Runit) Install(ctx context.Context, svc state.Service) error {
+func (r *Runit) Install(ctx context.Context, svc unit.Service) error {
 	l, err := render(svc, filepath.Join(r.seen(r.LogDir, DefaultLogDir), svc.Name))
 	if err != nil {
 		return err
@@ -407,11 +407,11 @@ func stopTimeout(dir string) time.Duration {
 	if err != nil {
 		return DefaultStopTimeout
 	}
-	var svc state.Service
+	var svc unit.Service
 	if json.Unmarshal(b, &svc) != nil {
 		return DefaultStopTimeout
 	}
-	if d, err := time.ParseDuration(svc.StopTimeout); err == nil && d > 0 {
+	if d := svc.StopTimeout.Std(); d > 0 {
 		return d
 	}
 	return DefaultStopTimeout

@@ -23,6 +23,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/internal/testenv"
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // testLogger logs to the test's output.
@@ -172,7 +173,7 @@ func (g *rig) service(name string, env map[string]string) state.Service {
 	for k, v := range env {
 		e[k] = v
 	}
-	return state.Service{Name: name, Argv: []string{g.helper}, User: "root", Env: e, StopTimeout: "5s"}
+	return state.Service{Name: name, Argv: []string{g.helper}, User: "root", Env: e, StopTimeout: unit.Duration(5 * time.Second)}
 }
 
 // events returns the lines the helper service name logged.
@@ -395,7 +396,7 @@ func TestRunit(t *testing.T) {
 			t.Fatal(err)
 		}
 		hc := state.HealthCheck{Name: "web-http", Kind: state.HealthHTTP, Port: hp, Path: "/healthz", Body: "ok from",
-			Interval: "50ms", Timeout: "1s", Retries: 40}
+			Interval: unit.Duration(50 * time.Millisecond), Timeout: unit.Duration(time.Second), Retries: 40}
 		if err := Wait(ctx, hc, testLogger(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -540,7 +541,7 @@ func TestRunit(t *testing.T) {
 		t.Parallel()
 		r, ctx := g.runit(t), t.Context()
 		svc := g.service("stubborn", map[string]string{"HELPER_IGNORE": "1"})
-		svc.StopTimeout = "700ms"
+		svc.StopTimeout = unit.Duration(700 * time.Millisecond)
 		if err := r.Install(ctx, svc); err != nil {
 			t.Fatal(err)
 		}
@@ -570,8 +571,10 @@ func TestRunit(t *testing.T) {
 	t.Run("restart policies", func(t *testing.T) {
 		t.Parallel()
 		for _, tc := range []struct {
-			name, restart, exit string
-			restarted           bool
+			name      string
+			restart   unit.RestartPolicy
+			exit      string
+			restarted bool
 		}{
 			{"always-clean", RestartAlways, "0", true},
 			{"onfail-crash", RestartOnFailure, "3", true},
@@ -639,7 +642,7 @@ func TestRunit(t *testing.T) {
 			t.Fatal(err)
 		}
 		hc := state.HealthCheck{Name: "sick-http", Kind: state.HealthHTTP, Service: "sick", Port: hp, Path: "/healthz",
-			Interval: "100ms", Timeout: "500ms", Retries: 3, StartPeriod: "300ms"}
+			Interval: unit.Duration(100 * time.Millisecond), Timeout: unit.Duration(500 * time.Millisecond), Retries: 3, StartPeriod: unit.Duration(300 * time.Millisecond)}
 		start := time.Now()
 		err := Wait(ctx, hc, testLogger(t))
 		// Budget: 300ms + 3 × (500ms + 100ms).

@@ -10,17 +10,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
-// Restart policies, the values of state.Service.Restart ("" means always).
+// Restart policies, the values of unit.Service.Restart ("" means always).
 const (
-	RestartAlways    = "always"
-	RestartOnFailure = "on-failure"
-	RestartNever     = "never"
+	RestartAlways    = unit.RestartAlways
+	RestartOnFailure = unit.RestartOnFailure
+	RestartNever     = unit.RestartNever
 )
 
-// DefaultStopTimeout is used when a service's StopTimeout is empty.
+// DefaultStopTimeout is used when a service's StopTimeout is zero.
 const DefaultStopTimeout = 10 * time.Second
 
 // DefaultPath is the PATH of a service whose Env does not set one, and of
@@ -50,12 +50,12 @@ type script struct {
 
 // layout is what Install writes for one service.
 type layout struct {
-	svc   state.Service // with defaults filled in
-	files []script      // in write order; run is last
-	stale []string      // files a previous definition may have left
+	svc   unit.Service // with defaults filled in
+	files []script     // in write order; run is last
+	stale []string     // files a previous definition may have left
 }
 
-// stopSignal maps a state.Service StopSignal to the signal.
+// stopSignal maps a unit.Service StopSignal to the signal.
 func stopSignal(name string) (syscall.Signal, bool) {
 	switch name {
 	case "", "TERM":
@@ -137,8 +137,8 @@ func validUser(u string) bool {
 }
 
 // normalize checks svc and fills in its defaults.
-func normalize(svc state.Service) (state.Service, time.Duration, error) {
-	bad := func(format string, args ...any) (state.Service, time.Duration, error) {
+func normalize(svc unit.Service) (unit.Service, time.Duration, error) {
+	bad := func(format string, args ...any) (unit.Service, time.Duration, error) {
 		return svc, 0, fmt.Errorf("%w %q: %s", ErrInvalid, svc.Name, fmt.Sprintf(format, args...))
 	}
 	if !ValidName(svc.Name) {
@@ -185,15 +185,13 @@ func normalize(svc state.Service) (state.Service, time.Duration, error) {
 	if _, ok := stopSignal(svc.StopSignal); !ok {
 		return bad("stop signal %q is not TERM, INT, QUIT, HUP, KILL, USR1 or USR2", svc.StopSignal)
 	}
-	timeout := DefaultStopTimeout
-	if svc.StopTimeout != "" {
-		d, err := time.ParseDuration(svc.StopTimeout)
-		if err != nil || d <= 0 {
-			return bad("stop timeout %q is not a positive duration", svc.StopTimeout)
-		}
-		timeout = d
-	} else {
-		svc.StopTimeout = timeout.String()
+	timeout := svc.StopTimeout.Std()
+	switch {
+	case timeout < 0:
+		return bad("stop timeout %s is not a positive duration", timeout)
+	case timeout == 0:
+		timeout = DefaultStopTimeout
+		svc.StopTimeout = unit.Duration(timeout)
 	}
 	return svc, timeout, nil
 }
@@ -209,7 +207,7 @@ const scriptHeader = "#!/bin/sh\n# Written by runtimekit; changes are overwritte
 
 // render returns the files of svc's service directory; logDir is the
 // directory svlogd writes, as the supervisor sees it.
-func render(svc state.Service, logDir string) (layout, error) {
+func render(svc unit.Service, logDir string) (layout, error) {
 	svc, _, err := normalize(svc)
 	if err != nil {
 		return layout{}, err
@@ -265,7 +263,7 @@ func render(svc state.Service, logDir string) (layout, error) {
 }
 
 // runScript renders ./run for a normalized service.
-func runScript(svc state.Service) string {
+func runScript(svc unit.Service) string {
 	var b strings.Builder
 	b.WriteString(scriptHeader)
 	b.WriteString("PATH=" + DefaultPath + "\n")

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // TestShellQuote runs quoted words through sh and checks that each comes
@@ -62,8 +64,7 @@ func TestNormalizeRejects(t *testing.T) {
 		{"NUL in env", func(s *state.Service) { s.Env = map[string]string{"A": "\x00"} }, "NUL"},
 		{"bad restart", func(s *state.Service) { s.Restart = "sometimes" }, "restart"},
 		{"bad signal", func(s *state.Service) { s.StopSignal = "SIGTERM" }, "stop signal"},
-		{"bad timeout", func(s *state.Service) { s.StopTimeout = "10" }, "stop timeout"},
-		{"zero timeout", func(s *state.Service) { s.StopTimeout = "0s" }, "stop timeout"},
+		{"negative timeout", func(s *state.Service) { s.StopTimeout = unit.Duration(-time.Second) }, "stop timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := ok
@@ -93,7 +94,7 @@ func TestRenderGolden(t *testing.T) {
 			Name: "app", Argv: []string{"node", "server.js", "--title", "it's \"quoted\" $HOME"},
 			User: "www-data", Workdir: "/srv/app",
 			Env:     map[string]string{"NODE_ENV": "production", "MSG": "a'b\nc", "PATH": "/opt/node/bin:/usr/bin"},
-			Restart: RestartOnFailure, StopSignal: "INT", StopTimeout: "3s",
+			Restart: RestartOnFailure, StopSignal: "INT", StopTimeout: unit.Duration(3 * time.Second),
 		},
 		{Name: "once", Argv: []string{"/usr/local/bin/migrate"}, Restart: RestartNever, StopSignal: "KILL"},
 	} {

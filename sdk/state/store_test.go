@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 func sample() *state.State {
@@ -19,8 +21,8 @@ func sample() *state.State {
 		Name: "nginx", Version: "1.22.1", MemoryMiB: 16,
 		Packages: []state.Package{{Name: "nginx-light", Version: "1.22.1-9+deb12u2", Arch: "i386"}},
 		Files:    []state.File{{Path: "/etc/runtimekit/nginx/nginx.conf", SHA256: strings.Repeat("0", 64), Mode: 0o644, Owner: "root", Group: "root", Kind: "managed"}},
-		Services: []state.Service{{Name: "nginx", Argv: []string{"/usr/sbin/nginx"}, User: "root", Restart: "always", StopSignal: "QUIT", StopTimeout: "10s"}},
-		Health:   []state.HealthCheck{{Name: "nginx-http", Kind: "http", Service: "nginx", Port: 80, Path: "/", Status: 200, Interval: "1s", Timeout: "5s", Retries: 3, StartPeriod: "0s"}},
+		Services: []state.Service{{Name: "nginx", Argv: []string{"/usr/sbin/nginx"}, User: "root", Restart: "always", StopSignal: "QUIT", StopTimeout: unit.Duration(10 * time.Second)}},
+		Health:   []state.HealthCheck{{Name: "nginx-http", Kind: "http", Service: "nginx", Port: 80, Path: "/", Status: 200, Interval: unit.Duration(time.Second), Timeout: unit.Duration(5 * time.Second), Retries: 3, StartPeriod: 0}},
 		Ports:    []state.Port{{Name: "http", Number: 80, Protocol: "tcp"}},
 	}}
 	return s

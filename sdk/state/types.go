@@ -1,5 +1,12 @@
 package state
 
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/runtimekit/runtimekit/sdk/unit"
+)
+
 // FormatVersion is the state format this package reads and writes.
 const FormatVersion = 1
 
@@ -72,71 +79,33 @@ type Artifact struct {
 	Format string `json:"format"`
 }
 
-// File kinds.
-const (
-	FileManaged    = "managed"
-	FileUserConfig = "user-config"
+// The units a runtime owns are sdk/unit's: the state records them as plans
+// carry them. The aliases keep the state's vocabulary (state.Service,
+// state.HealthCheck) for its many readers.
+type (
+	// File is a file runtimekit wrote, with the digest of the bytes it
+	// wrote.
+	File = unit.File
+	// Service is a supervised process, as runit runs it.
+	Service = unit.Service
+	// HealthCheck proves a runtime answers.
+	HealthCheck = unit.HealthCheck
+	// Port is a port a runtime listens on.
+	Port = unit.Port
 )
 
-// File is a file runtimekit wrote, with the digest of the bytes it wrote.
-type File struct {
-	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
-	Mode   uint32 `json:"mode"`
-	Owner  string `json:"owner"`
-	Group  string `json:"group"`
-	Kind   string `json:"kind"`
-}
-
-// Service is a supervised process, as runit runs it.
-type Service struct {
-	Name    string            `json:"name"`
-	Argv    []string          `json:"argv"`
-	User    string            `json:"user"`
-	Workdir string            `json:"workdir,omitempty"`
-	Env     map[string]string `json:"env,omitempty"`
-	// Restart is always, on-failure or never.
-	Restart    string `json:"restart"`
-	StopSignal string `json:"stopSignal"`
-	// StopTimeout is a Go duration string.
-	StopTimeout string   `json:"stopTimeout"`
-	DependsOn   []string `json:"dependsOn,omitempty"`
-}
+// File kinds.
+const (
+	FileManaged    = unit.FileManaged
+	FileUserConfig = unit.FileUserConfig
+)
 
 // Health check kinds.
 const (
-	HealthHTTP = "http"
-	HealthTCP  = "tcp"
-	HealthExec = "exec"
+	HealthHTTP = unit.HealthHTTP
+	HealthTCP  = unit.HealthTCP
+	HealthExec = unit.HealthExec
 )
-
-// HealthCheck proves a runtime answers. Durations are Go duration strings.
-type HealthCheck struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`
-	Service string `json:"service,omitempty"`
-	// Port is the port number probed on the loopback (http, tcp).
-	Port   int      `json:"port,omitempty"`
-	Path   string   `json:"path,omitempty"`   // http
-	Status int      `json:"status,omitempty"` // http
-	Body   string   `json:"body,omitempty"`   // http: substring to find
-	Argv   []string `json:"argv,omitempty"`   // exec
-	// User is the account an exec probe runs as; plans always name it
-	// (root only when the manifest says so). Empty in states written
-	// before probes had users, and for http and tcp checks.
-	User        string `json:"user,omitempty"`
-	Interval    string `json:"interval"`
-	Timeout     string `json:"timeout"`
-	Retries     int    `json:"retries"`
-	StartPeriod string `json:"startPeriod"`
-}
-
-// Port is a port a runtime listens on.
-type Port struct {
-	Name     string `json:"name"`
-	Number   int    `json:"number"`
-	Protocol string `json:"protocol"`
-}
 
 // Runtime returns the installed runtime with that name.
 func (s *State) Runtime(name string) (*Runtime, bool) {
@@ -146,4 +115,45 @@ func (s *State) Runtime(name string) (*Runtime, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Equal reports whether r and o record the same runtime, as the state file
+// holds them: an empty list is no list, and parameters compare as their
+// JSON (a number read back from the file is a float64, whatever Go type
+// it was written from).
+func (r Runtime) Equal(o Runtime) bool {
+	return r.Name == o.Name && r.Version == o.Version && r.Auto == o.Auto &&
+		sameParams(r.Params, o.Params) &&
+		slices.Equal(r.Requires, o.Requires) && slices.Equal(r.Provides, o.Provides) &&
+		slices.Equal(r.Packages, o.Packages) && slices.Equal(r.Artifacts, o.Artifacts) &&
+		slices.Equal(r.Files, o.Files) &&
+		slices.EqualFunc(r.Services, o.Services, unit.Service.Equal) &&
+		slices.EqualFunc(r.Health, o.Health, unit.HealthCheck.Equal) &&
+		slices.Equal(r.Ports, o.Ports) &&
+		r.MemoryMiB == o.MemoryMiB && r.DiskMiB == o.DiskMiB
+}
+
+// sameParams compares parameters as the state file would hold them.
+func sameParams(a, b map[string]any) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	ca, errA := canonicalJSON(a)
+	cb, errB := canonicalJSON(b)
+	return errA == nil && errB == nil && ca == cb
+}
+
+// canonicalJSON is v as written and read back: map keys sorted, numbers
+// as float64.
+func canonicalJSON(v any) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var back any
+	if err := json.Unmarshal(raw, &back); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(back)
+	return string(out), err
 }

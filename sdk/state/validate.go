@@ -283,10 +283,8 @@ func CheckService(svc Service) Problems {
 			add("env/"+k, svc.Env[k], "environment variable %s contains a NUL byte", k)
 		}
 	}
-	if d, err := time.ParseDuration(svc.StopTimeout); err != nil {
-		add("stopTimeout", svc.StopTimeout, "stopTimeout %q is not a duration such as \"10s\"", svc.StopTimeout)
-	} else if d <= 0 || d > MaxStopTimeout {
-		add("stopTimeout", svc.StopTimeout, "stopTimeout %s is not between 0s (exclusive) and %s", d, MaxStopTimeout)
+	if d := svc.StopTimeout.Std(); d <= 0 || d > MaxStopTimeout {
+		add("stopTimeout", svc.StopTimeout.String(), "stopTimeout %s is not between 0s (exclusive) and %s", d, MaxStopTimeout)
 	}
 	for i, d := range svc.DependsOn {
 		if why := CheckName(d); why != "" {
@@ -336,20 +334,19 @@ func (t HealthTiming) Bounded() (HealthTiming, time.Duration) {
 	return t, min(t.Deadline(), MaxHealthWait)
 }
 
-// Timing parses h's durations.
-func (h HealthCheck) Timing() (HealthTiming, Problems) {
-	t := HealthTiming{Retries: h.Retries}
+// timing is h's schedule. A negative duration is a problem: the JSON form
+// cannot carry one, but a value built in Go can.
+func timing(h HealthCheck) (HealthTiming, Problems) {
+	t := HealthTiming{Interval: h.Interval.Std(), Timeout: h.Timeout.Std(), StartPeriod: h.StartPeriod.Std(), Retries: h.Retries}
 	var ps Problems
-	parse := func(field, s string) time.Duration {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			ps = append(ps, Problem{Field: field, Value: s, Reason: fmt.Sprintf("health check %s: %s %q is not a duration such as \"1s\" or \"500ms\"", h.Name, field, s)})
+	for _, f := range []struct {
+		field string
+		d     time.Duration
+	}{{"interval", t.Interval}, {"timeout", t.Timeout}, {"startPeriod", t.StartPeriod}} {
+		if f.d < 0 {
+			ps = append(ps, Problem{Field: f.field, Value: f.d.String(), Reason: fmt.Sprintf("health check %s: %s %s is negative", h.Name, f.field, f.d)})
 		}
-		return d
 	}
-	t.Interval = parse("interval", h.Interval)
-	t.Timeout = parse("timeout", h.Timeout)
-	t.StartPeriod = parse("startPeriod", h.StartPeriod)
 	return t, ps
 }
 
@@ -407,7 +404,7 @@ func CheckHealth(h HealthCheck) Problems {
 	case HealthExec:
 		ps = append(ps, checkArgv(h.Argv, "health check "+h.Name)...)
 	default:
-		add("kind", h.Kind, "kind %q is not http, tcp or exec", h.Kind)
+		add("kind", string(h.Kind), "kind %q is not http, tcp or exec", h.Kind)
 	}
 	if h.User != "" {
 		if h.Kind != HealthExec {
@@ -416,7 +413,7 @@ func CheckHealth(h HealthCheck) Problems {
 			add("user", h.User, "the user %s", why)
 		}
 	}
-	t, tps := h.Timing()
+	t, tps := timing(h)
 	ps = append(ps, tps...)
 	if len(tps) == 0 {
 		ps = append(ps, CheckHealthTiming(h.Name, t)...)

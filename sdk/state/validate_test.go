@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 func TestCheckPath(t *testing.T) {
@@ -40,7 +41,7 @@ func TestCheckPath(t *testing.T) {
 
 func goodService() state.Service {
 	return state.Service{Name: "web", Argv: []string{"/usr/bin/web", "--port", "80"}, User: "www-data", Workdir: "/srv/web",
-		Env: map[string]string{"PORT": "80"}, Restart: "always", StopSignal: "TERM", StopTimeout: "10s"}
+		Env: map[string]string{"PORT": "80"}, Restart: "always", StopSignal: "TERM", StopTimeout: unit.Duration(10 * time.Second)}
 }
 
 // fields lists the problems' fields, the shape a table compares.
@@ -69,8 +70,8 @@ func TestCheckService(t *testing.T) {
 		{"long user", func(s *state.Service) { s.User = strings.Repeat("u", 33) }, []string{"user"}, "longer than 32"},
 		{"no user", func(s *state.Service) { s.User = "" }, []string{"user"}, "not a user name"},
 		{"unclean workdir", func(s *state.Service) { s.Workdir = "/srv//web" }, []string{"workdir"}, "not clean"},
-		{"zero stop timeout", func(s *state.Service) { s.StopTimeout = "0s" }, []string{"stopTimeout"}, "not between 0s"},
-		{"huge stop timeout", func(s *state.Service) { s.StopTimeout = "1000000h" }, []string{"stopTimeout"}, "not between"},
+		{"zero stop timeout", func(s *state.Service) { s.StopTimeout = 0 }, []string{"stopTimeout"}, "not between 0s"},
+		{"huge stop timeout", func(s *state.Service) { s.StopTimeout = unit.Duration(1_000_000 * time.Hour) }, []string{"stopTimeout"}, "not between"},
 		{"long name", func(s *state.Service) { s.Name = "a" + strings.Repeat("b", 63) }, []string{"name"}, "longer than 63"},
 	}
 	for _, tt := range tests {
@@ -91,8 +92,8 @@ func TestCheckService(t *testing.T) {
 }
 
 func TestCheckHealth(t *testing.T) {
-	good := state.HealthCheck{Name: "h", Kind: state.HealthHTTP, Port: 80, Path: "/healthz", Interval: "1s", Timeout: "5s", Retries: 30, StartPeriod: "0s"}
-	exec := state.HealthCheck{Name: "h", Kind: state.HealthExec, Argv: []string{"/bin/true"}, User: "nobody", Interval: "1s", Timeout: "5s", Retries: 30, StartPeriod: "0s"}
+	good := state.HealthCheck{Name: "h", Kind: state.HealthHTTP, Port: 80, Path: "/healthz", Interval: unit.Duration(time.Second), Timeout: unit.Duration(5 * time.Second), Retries: 30, StartPeriod: 0}
+	exec := state.HealthCheck{Name: "h", Kind: state.HealthExec, Argv: []string{"/bin/true"}, User: "nobody", Interval: unit.Duration(time.Second), Timeout: unit.Duration(5 * time.Second), Retries: 30, StartPeriod: 0}
 	tests := []struct {
 		name   string
 		hc     state.HealthCheck
@@ -101,12 +102,12 @@ func TestCheckHealth(t *testing.T) {
 	}{
 		{"valid http", good, func(*state.HealthCheck) {}, nil},
 		{"valid exec", exec, func(*state.HealthCheck) {}, nil},
-		{"busy loop", good, func(h *state.HealthCheck) { h.Interval = "0s"; h.Retries = 1_000_000_000 }, []string{"interval", "retries"}},
-		{"start period for ever", good, func(h *state.HealthCheck) { h.StartPeriod = "1000000h" }, []string{"startPeriod"}},
-		{"timeout too short", good, func(h *state.HealthCheck) { h.Timeout = "1ms" }, []string{"timeout"}},
-		{"timeout too long", good, func(h *state.HealthCheck) { h.Timeout = "6m" }, []string{"timeout"}},
+		{"busy loop", good, func(h *state.HealthCheck) { h.Interval = 0; h.Retries = 1_000_000_000 }, []string{"interval", "retries"}},
+		{"start period for ever", good, func(h *state.HealthCheck) { h.StartPeriod = unit.Duration(1_000_000 * time.Hour) }, []string{"startPeriod"}},
+		{"timeout too short", good, func(h *state.HealthCheck) { h.Timeout = unit.Duration(time.Millisecond) }, []string{"timeout"}},
+		{"timeout too long", good, func(h *state.HealthCheck) { h.Timeout = unit.Duration(6 * time.Minute) }, []string{"timeout"}},
 		{"total over the maximum", good, func(h *state.HealthCheck) { h.Retries = 200 }, []string{"retries"}},
-		{"not a duration", good, func(h *state.HealthCheck) { h.Interval = "99999999999999h" }, []string{"interval"}},
+		{"negative interval", good, func(h *state.HealthCheck) { h.Interval = unit.Duration(-time.Second) }, []string{"interval"}},
 		{"request path with a space", good, func(h *state.HealthCheck) { h.Path = "/a b" }, []string{"path"}},
 		{"no port", good, func(h *state.HealthCheck) { h.Port = 0 }, []string{"port"}},
 		{"user on an http check", good, func(h *state.HealthCheck) { h.User = "nobody" }, []string{"user"}},

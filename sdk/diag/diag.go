@@ -1,4 +1,10 @@
-package manifest
+// Package diag is the diagnostic: a problem the user must fix, with its
+// severity, where it was written and a hint. The manifest loader, the
+// target loader and the planner report with it; package manifest
+// re-exports these types.
+//
+// This package imports only the standard library.
+package diag
 
 import (
 	"fmt"
@@ -13,8 +19,8 @@ const (
 	SeverityWarning Severity = "warning"
 )
 
-// Pos is a position in a manifest source file. Line and Column are 1-based;
-// a zero Line means the position is unknown.
+// Pos is a position in a source file. Line and Column are 1-based; a zero
+// Line means the position is unknown.
 type Pos struct {
 	File   string `json:"file,omitempty"`
 	Line   int    `json:"line,omitempty"`
@@ -32,11 +38,12 @@ func (p Pos) String() string {
 	}
 }
 
-// Positions maps a value's path in the manifest ("/ports/0/number") to where
+// Positions maps a value's path in a document ("/ports/0/number") to where
 // it was written.
 type Positions map[string]Pos
 
-// Diagnostic is a problem the manifest's author must fix.
+// Diagnostic is a problem the author of a manifest, or the user asking
+// for a plan, must fix.
 type Diagnostic struct {
 	Severity Severity `json:"severity"`
 	Pos      Pos      `json:"pos"`
@@ -61,7 +68,7 @@ func (d Diagnostic) String() string {
 	return b.String()
 }
 
-// Diagnostics is every problem found in one load. As an error it lists all of
+// Diagnostics is every problem found at once. As an error it lists all of
 // them, one per line.
 type Diagnostics []Diagnostic
 
