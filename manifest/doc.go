@@ -3,6 +3,12 @@
 // the rules the schema cannot express, and reports every problem at once as
 // Diagnostics with file:line:col and a hint.
 //
+// The types it decodes into are sdk/spec's (Manifest, Target and their
+// parts) and sdk/diag's (Diagnostic), aliased here; code that only reads
+// manifests can import those packages without CUE. The conversion of a
+// manifest's declarations into the resolved units plans carry (sdk/unit)
+// is sdk/spec's too.
+//
 // # Budgets
 //
 // A small CUE file can make the evaluator work for hours: a chain of

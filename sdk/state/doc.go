@@ -4,6 +4,10 @@
 // a lineage (fixed when the machine's first state is written) and a serial
 // (bumped by every apply), so a plan made against another state is refused.
 //
+// The files, services, health checks and ports a runtime owns are the
+// resolved units of sdk/unit, as plans carry them; File, Service,
+// HealthCheck and Port here are aliases of those types.
+//
 // The state file is checked against schema/state.schema.json and
 // State.Validate (unique runtimes, clean paths) on load and
 // written atomically (temp file, fsync, rename, fsync of the directory), with
