@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -57,11 +56,6 @@ type Index struct {
 	Packages []Package
 
 	byName map[string][]int32
-
-	// Derived tables, built on first use by the resolver.
-	mu   sync.Mutex
-	prov map[string]map[string][]provision // by architecture
-	ids  map[string]int
 }
 
 // Lookup returns every stanza for the named package, in file order.

@@ -1,4 +1,4 @@
-package debian_test
+package resolve_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/resolve"
 )
 
 // Resolve a request against an index and the target's dpkg status, and
@@ -43,9 +44,9 @@ Architecture: i386
 		fmt.Println(err)
 		return
 	}
-	req, _ := debian.ParseRequest("runit")
-	res, err := debian.Resolve(ctx, ix, st, []debian.Request{req}, debian.ResolveOptions{Arch: "i386"})
-	var unsat *debian.UnsatisfiableError
+	req, _ := resolve.ParseRequest("runit")
+	res, err := resolve.Resolve(ctx, ix, st, []resolve.Request{req}, resolve.Options{Arch: "i386"})
+	var unsat *resolve.UnsatisfiableError
 	if errors.As(err, &unsat) {
 		fmt.Println(unsat)
 		return
@@ -69,7 +70,7 @@ Package: libnode108
 Version: 18.19.0+dfsg-6~deb12u1
 Architecture: i386
 `), "Packages")
-	_, err := debian.Resolve(context.Background(), ix, nil, []debian.Request{{Name: "nodejs"}}, debian.ResolveOptions{Arch: "i386"})
+	_, err := resolve.Resolve(context.Background(), ix, nil, []resolve.Request{{Name: "nodejs"}}, resolve.Options{Arch: "i386"})
 	fmt.Println(err)
 	// Output:
 	// cannot install nodejs: nodejs 18.19.0+dfsg-6~deb12u2 depends on libnode108 (= 18.19.0+dfsg-6~deb12u2) but the index has only libnode108 18.19.0+dfsg-6~deb12u1
