@@ -14,10 +14,10 @@
 #
 # The index is, in order: $INDEX (plain, .gz or .xz); the verified fixture in
 # the test cache ($RUNTIMEKIT_CACHE, default /var/cache/runtimekit, made by
-# `go test ./sdk/debian`); else fetched from this machine's apt sources by
+# `go test ./sdk/debian/...`); else fetched from this machine's apt sources by
 # `runtimectl lock` (InRelease signature and index digest verified).
 #
-# apt is kept to exactly these files as in sdk/debian/apt_equivalence_test.go:
+# apt is kept to exactly these files as in sdk/debian/resolve/apt_equivalence_test.go:
 # apt reads only indexes of configured sources, from its lists directory under
 # a name derived from the source URI, so the index is linked there under the
 # name of a trusted file: source, and APT_CONFIG points at a file that shuts

@@ -14,6 +14,7 @@ import (
 	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/archive"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/locker"
 	"github.com/runtimekit/runtimekit/targets"
@@ -127,7 +128,7 @@ func (a *app) lockCommand() *cobra.Command {
 	f.StringVar(&index, "index", "", "local Debian Packages index for the target's release and architecture (plain, .gz or .xz; default: fetch and verify it)")
 	f.StringVar(&indexPath, "index-path", "", "the --index file's path below the mirror root, recorded in the lock (e.g. dists/bookworm/main/binary-i386/Packages.xz)")
 	f.StringVar(&mirror, "mirror", "", "Debian mirror root URL to fetch the index from (default: from this machine's apt sources)")
-	f.StringVar(&keyring, "keyring", debian.DefaultKeyring, "keyring the mirror's InRelease must be signed with")
+	f.StringVar(&keyring, "keyring", archive.DefaultKeyring, "keyring the mirror's InRelease must be signed with")
 	f.StringVarP(&out, "output", "o", "", "write the lock to this file (default: stdout)")
 	cmd.MarkFlagsMutuallyExclusive("index", "mirror")
 	cmd.MarkFlagsMutuallyExclusive("index", "keyring")
@@ -135,7 +136,7 @@ func (a *app) lockCommand() *cobra.Command {
 }
 
 // fetchLockIndex fetches the Packages index of release and arch with its
-// trust chain checked (see debian.FetchIndex) and returns the local file,
+// trust chain checked (see archive.FetchIndex) and returns the local file,
 // its SHA-256 and its path below the mirror root.
 func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring string) (file, sum, path string, err error) {
 	if mirror == "" {
@@ -147,7 +148,7 @@ func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring
 	if err != nil {
 		return "", "", "", err
 	}
-	file, info, err := debian.FetchIndex(ctx, debian.FetchIndexOptions{
+	file, info, err := archive.FetchIndex(ctx, archive.FetchIndexOptions{
 		Mirror:   mirror,
 		Release:  release,
 		Arch:     arch,

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/resolve"
 )
 
 type resolvedPackage struct {
@@ -30,9 +31,9 @@ func (a *app) resolveCommand() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			reqs := make([]debian.Request, len(args))
+			reqs := make([]resolve.Request, len(args))
 			for i, s := range args {
-				r, err := debian.ParseRequest(s)
+				r, err := resolve.ParseRequest(s)
 				if err != nil {
 					return err
 				}
@@ -48,7 +49,7 @@ func (a *app) resolveCommand() *cobra.Command {
 					return err
 				}
 			}
-			res, err := debian.Resolve(ctx, ix, st, reqs, debian.ResolveOptions{Arch: arch, Recommends: recommends})
+			res, err := resolve.Resolve(ctx, ix, st, reqs, resolve.Options{Arch: arch, Recommends: recommends})
 			if err != nil {
 				return err
 			}

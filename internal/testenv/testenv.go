@@ -33,7 +33,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/runtimekit/runtimekit/sdk/bundle"
-	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/archive"
 )
 
 // Environment variables read by this package.
@@ -45,7 +45,7 @@ const (
 
 // Keyring is the Debian archive keyring InRelease files are checked
 // against (package debian-archive-keyring).
-const Keyring = debian.DefaultKeyring
+const Keyring = archive.DefaultKeyring
 
 // E2E reports whether end-to-end tests are required to run.
 func E2E() bool { return os.Getenv(EnvE2E) == "1" }
@@ -123,7 +123,7 @@ func key(parts ...string) string {
 
 // DebianIndex returns a directory holding dists/<release>/InRelease and
 // main/binary-<arch>/Packages.xz as downloaded from the mirror by
-// [debian.FetchIndex]: the InRelease signature checked by gpgv against the
+// [archive.FetchIndex]: the InRelease signature checked by gpgv against the
 // Debian archive keyring and Packages.xz checked against the SHA256 and
 // size the signed InRelease lists. The files are named as on the mirror:
 // IndexPackages(dir, release, arch) is the Packages.xz path.
@@ -142,7 +142,7 @@ func DebianIndex(t testing.TB, release, arch string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		fetched := filepath.Join(tmp, ".fetch")
-		p, info, err := debian.FetchIndex(ctx, debian.FetchIndexOptions{
+		p, info, err := archive.FetchIndex(ctx, archive.FetchIndexOptions{
 			Mirror: mirror, Release: release, Arch: arch, Keyring: Keyring, CacheDir: fetched,
 		})
 		var netErr *url.Error

@@ -15,6 +15,7 @@ import (
 	"github.com/runtimekit/runtimekit/internal/testenv"
 	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/resolve"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
@@ -43,7 +44,7 @@ func TestInstallOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := debian.Resolve(ctx, ix, status, []debian.Request{{Name: "nginx-light"}}, debian.ResolveOptions{Arch: arch})
+	res, err := resolve.Resolve(ctx, ix, status, []resolve.Request{{Name: "nginx-light"}}, resolve.Options{Arch: arch})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package debian
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
@@ -13,14 +14,17 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/kjk/lzma"
 	"github.com/klauspost/compress/zstd"
 	"github.com/xi2/xz"
-	"pault.ag/go/debian/control"
-	"pault.ag/go/debian/deb"
+	"pault.ag/go/debian/dependency"
+	"pault.ag/go/debian/version"
 
 	"github.com/runtimekit/runtimekit/internal/durable"
 )
@@ -30,7 +34,8 @@ import (
 type Deb struct {
 	Path string
 	// Package holds the control fields the resolver uses; Size and
-	// SHA256 are those of the .deb file itself, Filename is empty.
+	// SHA256 are those of the .deb file itself (empty when read by
+	// [DebReader.Control]), Filename is empty.
 	Package Package
 	// Control has every field of the control file, by its name as
 	// written (Description included).
@@ -39,7 +44,8 @@ type Deb struct {
 	// "gz", "zst", "bz2" or "" for an uncompressed data.tar.
 	DataCompression string
 	// Files lists the data archive's entries in archive order, with
-	// paths cleaned to absolute form ("/usr/bin/sv").
+	// paths cleaned to absolute form ("/usr/bin/sv"); nil when read by
+	// [DebReader.Control].
 	Files []DebFile
 }
 
@@ -55,7 +61,7 @@ type DebFile struct {
 // control.tar member and the entries of its first data.tar member, in the
 // ar archive's order, as dpkg-deb takes them. Members may be compressed
 // with gzip, xz, zstd, bzip2 or lzma (Debian bookworm ships data.tar.xz;
-// zstd is what Ubuntu uses), under the limits in openMember: a .deb is
+// zstd is what Ubuntu uses), under the limits in decompress: a .deb is
 // read in bounded memory whatever its headers claim.
 func InspectDeb(ctx context.Context, file string) (*Deb, error) {
 	f, err := os.Open(file)
@@ -67,51 +73,32 @@ func InspectDeb(ctx context.Context, file string) (*Deb, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inspect deb %s: %w", file, err)
 	}
-	d, err := loadDeb(f)
+	var dr DebReader
+	out, data, err := dr.control(f, file)
 	if err != nil {
 		return nil, fmt.Errorf("inspect deb %s: %w", file, err)
 	}
-	defer d.Close()
+	out.Package.Size = size
+	out.Package.SHA256 = sum
 
-	out := &Deb{Path: file, Control: d.Control.Values, DataCompression: strings.TrimPrefix(strings.TrimPrefix(d.DataExt, "tar"), ".")}
-	var st stanza
-	st.reset(1)
-	keys := make([]string, 0, len(d.Control.Values))
-	for k := range d.Control.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fld := fieldOf([]byte(strings.ToLower(k)))
-		if fld == fNone {
-			continue
-		}
-		st.seen[fld] = true
-		st.start[fld] = int32(len(st.buf))
-		st.buf = append(st.buf, strings.Join(strings.Fields(d.Control.Values[k]), " ")...)
-		st.end[fld] = int32(len(st.buf))
-	}
-	p, err := packageFrom(&st, file+" control", true)
+	r, done, err := dr.open(f, data)
 	if err != nil {
-		return nil, fmt.Errorf("inspect deb: %w", err)
+		return nil, fmt.Errorf("inspect deb %s: %w", file, err)
 	}
-	p.Line = 0
-	p.Size = size
-	p.SHA256 = sum
-	out.Package = p
-
+	defer done()
+	tr := tar.NewReader(r)
 	for n := 0; ; n++ {
 		if n&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		hdr, err := d.Data.Next()
+		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("inspect deb %s: data.%s entry %d: %w", file, d.DataExt, n+1, err)
+			return nil, fmt.Errorf("inspect deb %s: %s entry %d: %w", file, data.name, n+1, err)
 		}
 		name := path.Clean("/" + hdr.Name)
 		if name == "/" {
@@ -137,123 +124,341 @@ func linkName(h *tar.Header) string {
 	return ""
 }
 
-// loadDeb finds the members InspectDeb reads, as pault.ag/go/debian/deb's
-// Load does but with the bounded decompressors of openMember: Load's own
-// take a window or dictionary of whatever size the member's header asks
-// for (a 400-byte .deb with a data.tar.lzma can ask for 4 GiB).
-func loadDeb(in io.ReaderAt) (*deb.Deb, error) {
-	ar, err := deb.LoadAr(in)
+// A DebReader reads .deb files one after another in bounded memory, as
+// [InspectDeb] does, and keeps one xz decoder for all of them: each
+// allocates the dictionary its stream asks for (8 MiB for Debian's
+// control.tar.xz and data.tar.xz, however small the data), too much to
+// allocate again for every package on a machine with little memory. The
+// zero DebReader reads every compression InspectDeb reads. A DebReader is
+// not for concurrent use.
+type DebReader struct {
+	// Compressions, if not nil, are the only member compressions read,
+	// by suffix: "" (none), "gz", "xz", "zst", "bz2", "lzma". A member
+	// compressed otherwise is an error.
+	Compressions []string
+
+	xz *xz.Reader
+}
+
+// Control reads the control file of the .deb at file, as [InspectDeb]
+// does, without reading its data: the Deb it returns has no Files, and
+// its Package no Size or SHA256.
+func (d *DebReader) Control(file string) (*Deb, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	var version, ctl, data *deb.ArEntry
-	for {
-		m, err := ar.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	defer f.Close()
+	out, _, err := d.control(f, file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return out, nil
+}
+
+// Data calls fn with the decompressed content of the data member of the
+// .deb at file (the first data.tar member, as [InspectDeb] takes it) and
+// the member's name, and returns what fn returns. The content is read as
+// it streams; fn must not keep r.
+func (d *DebReader) Data(file string, fn func(member string, r io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, data, err := d.members(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	r, done, err := d.open(f, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	defer done()
+	return fn(data.name, r)
+}
+
+// arMember is one member of a .deb's ar archive.
+type arMember struct {
+	name         string
+	offset, size int64 // of the content
+}
+
+// members finds the first control.tar and the first data.tar member of
+// the ar archive in, in archive order, and checks its debian-binary
+// member. An ar header that is cut short ends the archive.
+func (d *DebReader) members(in io.ReaderAt) (ctl, data arMember, err error) {
+	var magic [8]byte
+	if _, err := in.ReadAt(magic[:], 0); err != nil || string(magic[:]) != "!<arch>\n" {
+		return ctl, data, errors.New("not a Debian package (no ar header)")
+	}
+	var version *arMember
+	var hdr [60]byte
+	for off := int64(len(magic)); ; {
+		if _, err := in.ReadAt(hdr[:], off); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return ctl, data, err
 		}
-		if err != nil {
-			return nil, err
+		if hdr[58] != '`' || hdr[59] != '\n' {
+			return ctl, data, errors.New("bad ar member header")
+		}
+		m := arMember{name: strings.TrimSuffix(strings.TrimSpace(string(hdr[0:16])), "/"), offset: off + int64(len(hdr))}
+		if s := strings.TrimSpace(string(hdr[48:58])); s != "" {
+			if m.size, err = strconv.ParseInt(s, 10, 64); err != nil || m.size < 0 {
+				return ctl, data, fmt.Errorf("bad size %q in the ar header of %q", s, m.name)
+			}
 		}
 		switch {
-		case m.Name == "debian-binary" && version == nil:
-			version = m
-		case strings.HasPrefix(m.Name, "control.tar") && ctl == nil:
+		case m.name == "debian-binary" && version == nil:
+			version = &m
+		case strings.HasPrefix(m.name, "control.tar") && ctl.name == "":
 			ctl = m
-		case strings.HasPrefix(m.Name, "data.tar") && data == nil:
+		case strings.HasPrefix(m.name, "data.tar") && data.name == "":
 			data = m
 		}
+		off = m.offset + m.size + m.size%2 // members are 2-byte aligned
 	}
 	if version == nil {
-		return nil, errors.New("no debian-binary member: not a Debian package")
+		return ctl, data, errors.New("no debian-binary member: not a Debian package")
 	}
-	v, err := io.ReadAll(io.LimitReader(version.Data, 16))
+	v, err := io.ReadAll(io.NewSectionReader(in, version.offset, min(version.size, 16)))
 	if err != nil {
-		return nil, err
+		return ctl, data, err
 	}
 	if string(v) != "2.0\n" {
-		return nil, fmt.Errorf("unknown .deb format version %q", v)
+		return ctl, data, fmt.Errorf("unknown .deb format version %q", v)
 	}
-	if ctl == nil || data == nil {
-		return nil, errors.New("no control.tar or no data.tar member")
+	switch {
+	case ctl.name == "":
+		return ctl, data, errors.New("no control member")
+	case data.name == "":
+		return ctl, data, errors.New("no data member")
 	}
-	d := &deb.Deb{ControlExt: strings.TrimPrefix(ctl.Name, "control."), DataExt: strings.TrimPrefix(data.Name, "data.")}
-	cr, closeCtl, err := openMember(ctl)
+	return ctl, data, nil
+}
+
+// control reads the control file of the .deb in (named file in
+// messages) and returns it with the data member.
+func (d *DebReader) control(in io.ReaderAt, file string) (*Deb, arMember, error) {
+	ctl, data, err := d.members(in)
 	if err != nil {
-		return nil, err
+		return nil, data, err
 	}
-	defer closeCtl()
-	tr := tar.NewReader(cr)
+	r, done, err := d.open(in, ctl)
+	if err != nil {
+		return nil, data, err
+	}
+	defer done()
+	tr := tar.NewReader(r)
+	var fields map[string]string
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s has no control file", ctl.Name)
+			return nil, data, fmt.Errorf("%s has no control file", ctl.name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ctl.Name, err)
+			return nil, data, fmt.Errorf("%s: %w", ctl.name, err)
 		}
 		if path.Clean(hdr.Name) != "control" {
 			continue
 		}
 		if hdr.Size > maxControlFile {
-			return nil, fmt.Errorf("%s: control file of %d bytes, more than %d", ctl.Name, hdr.Size, maxControlFile)
+			return nil, data, fmt.Errorf("%s: control file of %d bytes, more than %d", ctl.name, hdr.Size, maxControlFile)
 		}
-		if err := control.Unmarshal(&d.Control, io.LimitReader(tr, maxControlFile)); err != nil {
-			return nil, fmt.Errorf("%s: control: %w", ctl.Name, err)
+		if fields, err = parseControlFile(io.LimitReader(tr, maxControlFile)); err != nil {
+			return nil, data, fmt.Errorf("%s: control: %w", ctl.name, err)
 		}
 		break
 	}
-	dr, closeData, err := openMember(data)
-	if err != nil {
-		return nil, err
+	suffix := strings.TrimPrefix(data.name, "data.tar")
+	out := &Deb{Path: file, Control: fields, DataCompression: strings.TrimPrefix(suffix, ".")}
+	var st stanza
+	st.reset(1)
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
 	}
-	d.Data = tar.NewReader(dr)
-	d.Closer = closerFunc(closeData)
-	return d, nil
+	sort.Strings(keys)
+	for _, k := range keys {
+		fld := fieldOf([]byte(strings.ToLower(k)))
+		if fld == fNone {
+			continue
+		}
+		st.seen[fld] = true
+		st.start[fld] = int32(len(st.buf))
+		st.buf = append(st.buf, strings.Join(strings.Fields(fields[k]), " ")...)
+		st.end[fld] = int32(len(st.buf))
+	}
+	p, err := packageFrom(&st, file+" control", true)
+	if err != nil {
+		return nil, data, err
+	}
+	p.Line = 0
+	out.Package = p
+	return out, data, nil
 }
 
-type closerFunc func()
+// parseControlFile reads the first paragraph of a .deb's control file
+// into its fields, by name as written, and checks them as dpkg-deb's
+// control format wants them (see checkControl). Continuation lines join
+// their field's value with "\n" (a line of " ." is an empty one);
+// comments are skipped; a line that is neither a field nor a continuation
+// is an error. This is what pault.ag/go/debian/deb reads a control file
+// as; its decoder is not used, because it links an OpenPGP
+// implementation (for signed files) into every program that reads a
+// .deb, the in-VM executor among them.
+func parseControlFile(r io.Reader) (map[string]string, error) {
+	br := bufio.NewReader(r)
+	fields := map[string]string{}
+	var last string
+	n := 0 // field lines seen
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if line == "" && err != nil {
+			if n == 0 {
+				return nil, io.EOF
+			}
+			break
+		}
+		if !strings.HasSuffix(line, "\n") {
+			line += "\n"
+		}
+		switch {
+		case line == "\n" || line == "\r\n":
+			if n > 0 {
+				return checkControl(fields)
+			}
+		case strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t"):
+			line = strings.TrimRightFunc(line[1:], unicode.IsSpace)
+			if line == "." {
+				line = ""
+			}
+			v := fields[last]
+			if v != "" && !strings.HasSuffix(v, "\n") {
+				v += "\n"
+			}
+			fields[last] = v + line + "\n"
+		default:
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				return nil, fmt.Errorf("bad line %q: want \"Field: value\"", truncate([]byte(strings.TrimRight(line, "\r\n"))))
+			}
+			last = strings.TrimSpace(k)
+			fields[last] = strings.TrimSpace(v)
+			n++
+		}
+	}
+	return checkControl(fields)
+}
 
-func (f closerFunc) Close() error { f(); return nil }
+// checkControl checks the fields of a binary package's control file that
+// have a syntax: Package, Version and Architecture must be there, Version
+// and Architecture must parse, and so must the relation fields that
+// pault.ag/go/debian/deb decodes. (Installed-Size, like Size, is checked
+// as the Package is made.)
+func checkControl(fields map[string]string) (map[string]string, error) {
+	for _, k := range []string{"Package", "Version", "Architecture"} {
+		if _, ok := fields[k]; !ok {
+			return nil, fmt.Errorf("no %s field", k)
+		}
+	}
+	if _, err := version.Parse(fields["Version"]); err != nil {
+		return nil, fmt.Errorf("Version %q: %w", fields["Version"], err)
+	}
+	if _, err := dependency.ParseArch(fields["Architecture"]); err != nil {
+		return nil, fmt.Errorf("Architecture %q: %w", fields["Architecture"], err)
+	}
+	for _, k := range []string{"Depends", "Recommends", "Suggests", "Breaks", "Replaces", "Built-Using"} {
+		if v, ok := fields[k]; ok {
+			if _, err := dependency.Parse(v); err != nil {
+				return nil, fmt.Errorf("%s %q: %w", k, v, err)
+			}
+		}
+	}
+	return fields, nil
+}
 
 // Limits of what reading one .deb may allocate: maxWindow is the largest
 // zstd window a member may ask for (libzstd's default limit, so what
 // dpkg's zstd accepts), maxDict the largest xz or lzma dictionary (xz -9's
 // and lzma -9's, the largest they write), and maxControlFile the largest
-// control file (real ones are a few KiB; the executor reads as much).
+// control file (real ones are a few KiB).
 const (
 	maxWindow      = 128 << 20
 	maxDict        = 64 << 20
 	maxControlFile = 1 << 20
 )
 
-// openMember returns the decompressed content of a control.tar* or
-// data.tar* member, chosen by its name's suffix, and a function that
-// releases the decompressor.
-func openMember(m *deb.ArEntry) (io.Reader, func(), error) {
-	suffix := m.Name[strings.Index(m.Name, ".tar")+len(".tar"):]
+// compressions names each member compression suffix InspectDeb reads.
+var compressions = []struct{ suffix, name string }{
+	{".gz", "gzip"}, {".xz", "xz"}, {".zst", "zstd"}, {".bz2", "bzip2"}, {".lzma", "lzma"}, {"", "none"},
+}
+
+// open returns the decompressed content of member m of in, by its name's
+// suffix, and a function that releases the decompressor.
+func (d *DebReader) open(in io.ReaderAt, m arMember) (io.Reader, func(), error) {
+	suffix := m.name[strings.Index(m.name, ".tar")+len(".tar"):]
+	if d.Compressions != nil && !slices.Contains(d.Compressions, strings.TrimPrefix(suffix, ".")) {
+		return nil, nil, fmt.Errorf("%s: unsupported compression %q (%s are read)", m.name, strings.TrimPrefix(suffix, "."), d.readable())
+	}
+	r, done, err := d.decompress(suffix, bufio.NewReaderSize(io.NewSectionReader(in, m.offset, m.size), 64<<10))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", m.name, err)
+	}
+	return r, done, nil
+}
+
+// readable lists the compressions d reads, for messages.
+func (d *DebReader) readable() string {
+	var names []string
+	for _, c := range compressions {
+		if d.Compressions == nil || slices.Contains(d.Compressions, strings.TrimPrefix(c.suffix, ".")) {
+			names = append(names, c.name)
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// decompress returns a reader of the content of a member with that
+// compression suffix, and a function that releases the decompressor.
+func (d *DebReader) decompress(suffix string, r io.Reader) (io.Reader, func(), error) {
 	nothing := func() {}
-	var r io.Reader = m.Data
 	switch suffix {
 	case "":
 		return r, nothing, nil
 	case ".gz":
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", m.Name, err)
+			return nil, nil, err
 		}
 		return zr, nothing, nil
 	case ".xz":
-		zr, err := xz.NewReader(r, maxDict)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", m.Name, err)
+		var err error
+		if d.xz == nil {
+			d.xz, err = xz.NewReader(r, maxDict)
+		} else {
+			err = d.xz.Reset(r)
 		}
-		return zr, nothing, nil
+		if err != nil {
+			return nil, nil, err
+		}
+		return d.xz, nothing, nil
 	case ".zst":
+		// One goroutine-free decoder, and no larger window than
+		// libzstd (and so dpkg) accepts by default.
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(maxWindow))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", m.Name, err)
+			return nil, nil, err
 		}
 		return zr, zr.Close, nil
 	case ".bz2":
@@ -264,13 +469,13 @@ func openMember(m *deb.ArEntry) (io.Reader, func(), error) {
 		// the decoder allocates the dictionary before reading on.
 		var hdr [13]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return nil, nil, fmt.Errorf("%s: lzma header: %w", m.Name, err)
+			return nil, nil, fmt.Errorf("lzma header: %w", err)
 		}
 		if dict := binary.LittleEndian.Uint32(hdr[1:5]); dict > maxDict {
-			return nil, nil, fmt.Errorf("%s: lzma dictionary of %d bytes, more than %d", m.Name, dict, maxDict)
+			return nil, nil, fmt.Errorf("lzma dictionary of %d bytes, more than %d", dict, maxDict)
 		}
 		zr := lzma.NewReader(io.MultiReader(bytes.NewReader(hdr[:]), r))
 		return zr, func() { zr.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("%s: unsupported compression %q (gzip, xz, zstd, bzip2, lzma or none are read)", m.Name, strings.TrimPrefix(suffix, "."))
+	return nil, nil, fmt.Errorf("unsupported compression %q (%s are read)", strings.TrimPrefix(suffix, "."), d.readable())
 }

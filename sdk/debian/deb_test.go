@@ -4,10 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,5 +140,67 @@ func TestInspectDebErrors(t *testing.T) {
 		if _, err := InspectDeb(context.Background(), p); err == nil || !strings.Contains(err.Error(), filepath.Base(p)) {
 			t.Errorf("InspectDeb(%s) err = %v, want an error naming the file", p, err)
 		}
+	}
+}
+
+// TestDebReader: one reader reads the control and the data of .debs in
+// every compression, one after another, its xz decoder reused; a
+// restricted reader refuses the compressions it is not given.
+func TestDebReader(t *testing.T) {
+	const control = "Package: a\nVersion: 1.0-1\nArchitecture: i386\nPre-Depends: libc6 (>= 2.34)\nDescription: d\n"
+	data := []tarEntry{{name: "./usr/bin/a", body: "a", typ: tar.TypeReg, mode: 0o755}}
+	write := func(deb []byte) string {
+		p := filepath.Join(t.TempDir(), "a.deb")
+		if err := os.WriteFile(p, deb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var dr DebReader
+	for _, compression := range []string{"xz", "gz", "zst", "plain", "xz"} {
+		path := write(fuzzDeb(t, control, compression, data))
+		suffix := strings.TrimSuffix("."+compression, ".plain")
+		var member string
+		var names []string
+		err := dr.Data(path, func(m string, r io.Reader) error {
+			member = m
+			tr := tar.NewReader(r)
+			for {
+				h, err := tr.Next()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				names = append(names, h.Name)
+			}
+		})
+		if err != nil || member != "data.tar"+suffix || !slices.Equal(names, []string{"./usr/bin/a"}) {
+			t.Errorf("%s: Data read %s %q, %v", compression, member, names, err)
+		}
+		d, err := dr.Control(path)
+		if err != nil {
+			t.Fatalf("%s: %v", compression, err)
+		}
+		if p := d.Package; p.Name != "a" || p.Version != "1.0-1" || p.PreDepends != "libc6 (>= 2.34)" || d.DataCompression != strings.TrimPrefix(suffix, ".") || d.Files != nil {
+			t.Errorf("%s: Control = %+v", compression, d)
+		}
+	}
+
+	strict := DebReader{Compressions: []string{"", "gz", "xz", "zst"}}
+	path := write(arDeb("bz2", compressed(t, "gz", tarOf(t, []tarEntry{{name: "./control", body: control, typ: tar.TypeReg, mode: 0o644}})), []byte("BZh")))
+	err := strict.Data(path, func(string, io.Reader) error { return nil })
+	if want := `data.tar.bz2: unsupported compression "bz2" (gzip, xz, zstd or none are read)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Data of a bz2 member: %v, want an error saying %s", err, want)
+	}
+	if _, err := strict.Control(path); err != nil {
+		t.Errorf("Control of a .deb with a gz control member and bz2 data: %v", err)
+	}
+
+	notDeb := filepath.Join(t.TempDir(), "x.deb")
+	os.WriteFile(notDeb, []byte("<html>not found</html>"), 0o644)
+	if _, err := dr.Control(notDeb); err == nil || !strings.Contains(err.Error(), "x.deb: not a Debian package") {
+		t.Errorf("not a .deb: %v", err)
 	}
 }

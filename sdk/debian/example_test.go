@@ -2,75 +2,61 @@ package debian_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
+	"testing/fstest"
 
 	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
-// Resolve a request against an index and the target's dpkg status, and
-// print what to install, in install order.
+// Read an index, look a package up and check installed versions against
+// its relations.
 func Example() {
 	ctx := context.Background()
-	index := `Package: runit
+	ix, err := debian.ReadPackages(ctx, strings.NewReader(`Package: runit
 Version: 2.1.2-54
 Architecture: i386
 Depends: runit-helper (>= 2.14.0~), libc6 (>= 2.34)
 Filename: pool/main/r/runit/runit_2.1.2-54_i386.deb
-
-Package: runit-helper
-Version: 2.15.2
-Architecture: all
-Filename: pool/main/r/runit-helper/runit-helper_2.15.2_all.deb
-
-Package: libc6
-Version: 2.36-9+deb12u9
-Architecture: i386
-`
-	status := `Package: libc6
-Status: install ok installed
-Version: 2.36-9+deb12u9
-Architecture: i386
-`
-	ix, err := debian.ReadPackages(ctx, strings.NewReader(index), "Packages")
+`), "Packages")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	st, err := debian.ReadStatus(ctx, strings.NewReader(status), "status")
+	runit := ix.Lookup("runit")[0]
+	groups, err := debian.ParseRelations(runit.Depends, "i386")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	req, _ := debian.ParseRequest("runit")
-	res, err := debian.Resolve(ctx, ix, st, []debian.Request{req}, debian.ResolveOptions{Arch: "i386"})
-	var unsat *debian.UnsatisfiableError
-	if errors.As(err, &unsat) {
-		fmt.Println(unsat)
-		return
-	}
-	for _, p := range res.Install {
-		fmt.Println(p.Name, p.Version, p.Filename)
+	installed := map[string]string{"runit-helper": "2.13", "libc6": "2.36-9+deb12u9"}
+	for _, g := range groups {
+		a := g[0]
+		fmt.Printf("%s: %s %s: %v\n", a, a.Name, installed[a.Name], a.Satisfies(installed[a.Name]))
 	}
 	// Output:
-	// runit-helper 2.15.2 pool/main/r/runit-helper/runit-helper_2.15.2_all.deb
-	// runit 2.1.2-54 pool/main/r/runit/runit_2.1.2-54_i386.deb
+	// runit-helper (>= 2.14.0~): runit-helper 2.13: false
+	// libc6 (>= 2.34): libc6 2.36-9+deb12u9: true
 }
 
-// An unsatisfiable request names the chain that fails.
-func ExampleUnsatisfiableError() {
-	ix, _ := debian.ReadPackages(context.Background(), strings.NewReader(`Package: nodejs
-Version: 18.19.0+dfsg-6~deb12u2
-Architecture: i386
-Depends: libnode108 (= 18.19.0+dfsg-6~deb12u2)
-
-Package: libnode108
-Version: 18.19.0+dfsg-6~deb12u1
-Architecture: i386
-`), "Packages")
-	_, err := debian.Resolve(context.Background(), ix, nil, []debian.Request{{Name: "nodejs"}}, debian.ResolveOptions{Arch: "i386"})
-	fmt.Println(err)
+// A dpkg cut off in the middle of an unpack leaves its real state in the
+// updates journal; ReadDpkgDatabase reads it as dpkg will.
+func ExampleReadDpkgDatabase() {
+	admin := fstest.MapFS{
+		"status":       {Data: []byte("Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: i386\n")},
+		"updates/0000": {Data: []byte("Package: hello\nStatus: install reinstreq half-installed\nVersion: 2.10-4\nArchitecture: i386\n")},
+	}
+	db, err := debian.ReadDpkgDatabase(context.Background(), admin, "/var/lib/dpkg")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range db.Packages {
+		_, flag, state, _ := p.StatusFields()
+		fmt.Println(p.Name, p.Version, flag, state)
+	}
+	fmt.Println("unmerged journal records:", db.Journal)
 	// Output:
-	// cannot install nodejs: nodejs 18.19.0+dfsg-6~deb12u2 depends on libnode108 (= 18.19.0+dfsg-6~deb12u2) but the index has only libnode108 18.19.0+dfsg-6~deb12u1
+	// hello 2.10-4 reinstreq half-installed
+	// unmerged journal records: [0000]
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -37,6 +39,9 @@ func renderStanzas(ps []Package) []byte {
 		field("Multi-Arch", p.MultiArch)
 		if p.Essential {
 			field("Essential", "yes")
+		}
+		if p.Protected {
+			field("Protected", "yes")
 		}
 		field("Priority", p.Priority)
 		field("Section", p.Section)
@@ -169,6 +174,68 @@ func FuzzReadStatus(f *testing.F) {
 	})
 }
 
+// FuzzReadDpkgDatabase feeds the dpkg database reader a status file and
+// one updates journal record. It must never fail on what they hold (only
+// its bounds may), never panic, and allocate in proportion to the input;
+// every package it gives has a name, once per architecture; and a status
+// file ReadStatus accepts reads as the same packages, the last record of
+// each name and architecture kept, the journal's record over it.
+func FuzzReadDpkgDatabase(f *testing.F) {
+	for _, s := range []string{"../../targets/webvm-i386.status", "../../targets/debian12-amd64.status"} {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte("Package: dpkg\nStatus: install reinstreq half-installed\nArchitecture: i386\nVersion: 1\n#padding\n"))
+	}
+	f.Add([]byte("Package: a\nPackage: b\nbad line\n continued\nStatus: x\n\n \n"), []byte("x"))
+	f.Add([]byte(" orphan\n:\nPackage: a\nArchitecture: i386\nProtected: yes\n"), []byte{})
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, status, update []byte) {
+		admin := fstest.MapFS{"status": {Data: status}, "updates/0000": {Data: update}}
+		var db *Status
+		var err error
+		boundedAllocations(t, len(status)+len(update), func() { db, err = ReadDpkgDatabase(ctx, admin, "admin") })
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "longer than") {
+				t.Fatalf("error %v: only a line or paragraph past the bounds may fail the database", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, p := range db.Packages {
+			k := p.Name + ":" + p.Architecture
+			if p.Name == "" || seen[k] {
+				t.Fatalf("package %q: no name, or twice", k)
+			}
+			seen[k] = true
+		}
+		strict, err := ReadStatus(ctx, bytes.NewReader(status), "status")
+		if err != nil {
+			return
+		}
+		journal, err := ReadDpkgDatabase(ctx, fstest.MapFS{"status": {Data: update}}, "admin")
+		if err != nil {
+			return
+		}
+		var want []Package
+		at := map[string]int{}
+		for _, p := range append(strict.Packages, journal.Packages...) {
+			k := p.Name + ":" + p.Architecture
+			if i, ok := at[k]; ok {
+				want[i] = p
+				continue
+			}
+			at[k] = len(want)
+			want = append(want, p)
+		}
+		if diff := cmp.Diff(want, db.Packages, ignoreLine); diff != "" {
+			t.Errorf("the database is not the status file with the journal over it (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // fuzzDeb lays out a .deb from a control file and data entries.
 func fuzzDeb(t testing.TB, control, compression string, data []tarEntry) []byte {
 	return arDeb(compression, compressed(t, "gz", tarOf(t, []tarEntry{{name: "./control", body: control, typ: tar.TypeReg, mode: 0o644}})),
@@ -221,11 +288,12 @@ func arDeb(compression string, control, data []byte) []byte {
 	return b.Bytes()
 }
 
-// FuzzInspectDeb feeds InspectDeb arbitrary files, starting from .debs laid
-// out as dpkg-deb does. It must return a Deb or an error, never panic, and
-// allocate in proportion to the input; an accepted .deb has a package
-// name, the file's own size and digest, and clean absolute paths for its
-// files.
+// FuzzInspectDeb feeds InspectDeb, and a DebReader's Control and Data,
+// arbitrary files, starting from .debs laid out as dpkg-deb does. They
+// must return a result or an error, never panic, and allocate in
+// proportion to the input; an accepted .deb has a package name, the
+// file's own size and digest, and clean absolute paths for its files, and
+// Control reads the same control fields from it.
 func FuzzInspectDeb(f *testing.F) {
 	control := "Package: runit\nVersion: 2.1.2-54\nArchitecture: i386\nMaintainer: M <m@example.org>\nPre-Depends: libc6 (>= 2.34)\nDescription: d\n more\n"
 	data := []tarEntry{
@@ -248,14 +316,30 @@ func FuzzInspectDeb(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var d *Deb
-		var err error
-		boundedAllocations(t, len(b), func() { d, err = InspectDeb(ctx, p) })
+		var d, c *Deb
+		var err, cerr error
+		boundedAllocations(t, len(b), func() {
+			d, err = InspectDeb(ctx, p)
+			var dr DebReader
+			c, cerr = dr.Control(p)
+			_ = dr.Data(p, func(_ string, r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+		})
 		if (d == nil) == (err == nil) {
 			t.Fatalf("InspectDeb gave %v and %v: want a Deb or an error", d, err)
 		}
+		if (c == nil) == (cerr == nil) {
+			t.Fatalf("Control gave %v and %v: want a Deb or an error", c, cerr)
+		}
 		if err != nil {
 			return
+		}
+		if cerr != nil {
+			t.Fatalf("InspectDeb reads the .deb, Control does not: %v", cerr)
+		}
+		want := d.Package
+		want.Size, want.SHA256 = 0, ""
+		if diff := cmp.Diff(want, c.Package); diff != "" || c.DataCompression != d.DataCompression || c.Files != nil {
+			t.Errorf("Control reads otherwise than InspectDeb (-InspectDeb +Control):\n%s", diff)
 		}
 		sum := sha256.Sum256(b)
 		if d.Package.Name == "" || d.Package.Size != int64(len(b)) || d.Package.SHA256 != hex.EncodeToString(sum[:]) {

@@ -1,15 +1,18 @@
 package debian
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,11 +21,14 @@ import (
 // Relation fields (Depends, ...) hold the text as written in the stanza;
 // [ParseRelations] turns one into a structured form.
 type Package struct {
-	Name          string
-	Version       string
-	Architecture  string
-	MultiArch     string // "same", "foreign", "allowed" or ""
-	Essential     bool
+	Name         string
+	Version      string
+	Architecture string
+	MultiArch    string // "same", "foreign", "allowed" or ""
+	Essential    bool
+	// Protected is dpkg's "Protected: yes": like Essential, dpkg removes
+	// the package only when forced.
+	Protected     bool
 	Priority      string
 	Section       string
 	Source        string
@@ -57,11 +63,6 @@ type Index struct {
 	Packages []Package
 
 	byName map[string][]int32
-
-	// Derived tables, built on first use by the resolver.
-	mu   sync.Mutex
-	prov map[string]map[string][]provision // by architecture
-	ids  map[string]int
 }
 
 // Lookup returns every stanza for the named package, in file order.
@@ -101,7 +102,7 @@ func NewIndex(name string, pkgs []Package) *Index {
 func ReadPackages(ctx context.Context, r io.Reader, name string) (*Index, error) {
 	ix := &Index{Name: name, byName: make(map[string][]int32, 1024), Packages: make([]Package, 0, 1024)}
 	n := 0
-	err := scanStanzas(r, name, func(st *stanza) error {
+	err := scanStanzas(r, name, false, func(st *stanza) error {
 		if n++; n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -147,6 +148,7 @@ func packageFrom(st *stanza, name string, requireVersion bool) (Package, error) 
 		Architecture: f[fArchitecture],
 		MultiArch:    strings.ToLower(f[fMultiArch]),
 		Essential:    strings.EqualFold(f[fEssential], "yes"),
+		Protected:    strings.EqualFold(f[fProtected], "yes"),
 		Priority:     f[fPriority],
 		Section:      f[fSection],
 		Source:       f[fSource],
@@ -197,6 +199,11 @@ func logger(l *slog.Logger) *slog.Logger {
 type Status struct {
 	Name     string
 	Packages []Package
+	// Journal lists the records of dpkg's updates journal
+	// (updates/NNNN, by file name, in order) that [ReadDpkgDatabase]
+	// merged: a dpkg cut off in the middle of its work left them, and
+	// `dpkg --configure -a` finishes it.
+	Journal []string
 }
 
 // Installed returns the packages whose files are on the system: every
@@ -214,18 +221,29 @@ func (s *Status) Installed() []*Package {
 
 // present reports whether dpkg has the package's files on disk.
 func (p *Package) present() bool {
+	_, _, state, ok := p.StatusFields()
+	return ok && state != "not-installed" && state != "config-files"
+}
+
+// StatusFields splits dpkg's Status field into its three words: what is
+// wanted of the package (install, hold, deinstall, purge), its flag (ok,
+// or reinstreq when dpkg requires it to be unpacked again before it can
+// be removed) and its state (not-installed, config-files, half-installed,
+// unpacked, half-configured, triggers-awaited, triggers-pending,
+// installed). ok is false unless the field has exactly three words.
+func (p *Package) StatusFields() (want, flag, state string, ok bool) {
 	f := strings.Fields(p.Status)
 	if len(f) != 3 {
-		return false
+		return "", "", "", false
 	}
-	return f[2] != "not-installed" && f[2] != "config-files"
+	return f[0], f[1], f[2], true
 }
 
 // ReadStatus reads a dpkg status file (var/lib/dpkg/status). Every
 // paragraph is kept, with its Status field; see [Status.Installed].
 func ReadStatus(ctx context.Context, r io.Reader, name string) (*Status, error) {
 	s := &Status{Name: name}
-	err := scanStanzas(r, name, func(st *stanza) error {
+	err := scanStanzas(r, name, false, func(st *stanza) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -256,4 +274,67 @@ func OpenStatus(ctx context.Context, path string) (*Status, error) {
 	}
 	defer f.Close()
 	return ReadStatus(ctx, f, filepath.Clean(path))
+}
+
+// ReadDpkgDatabase reads the package database of the dpkg whose
+// administrative directory (var/lib/dpkg) is admin, as dpkg itself sees
+// it: the status file, then the records of dpkg's updates journal
+// (updates/NNNN) that a dpkg cut off (killed, or out of disk space) had
+// not merged into it yet, in order, each replacing the record of its
+// package (by name and architecture). name is the directory as messages
+// show it.
+//
+// Unlike [ReadStatus], it takes what a cut-off dpkg may leave: lines that
+// do not parse are skipped, a record without Package is ignored, a
+// repeated field replaces the earlier one, a Size or Installed-Size that
+// is not a number is ignored, and a Status that is not three words or an
+// installed package without Version are kept as they are (see
+// [Package.StatusFields]). A missing status file is an empty database.
+func ReadDpkgDatabase(ctx context.Context, admin fs.FS, name string) (*Status, error) {
+	s := &Status{Name: name}
+	at := map[string]int{} // index in s.Packages, by name:arch
+	read := func(file string) error {
+		b, err := fs.ReadFile(admin, file)
+		if err != nil {
+			return err
+		}
+		return scanStanzas(bytes.NewReader(b), name+"/"+file, true, func(st *stanza) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Not even a bad Installed-Size fails the database:
+			// packageFrom still fills in the rest.
+			p, _ := packageFrom(st, name+"/"+file, false)
+			if p.Name == "" {
+				return nil
+			}
+			k := p.Name + ":" + p.Architecture
+			if i, ok := at[k]; ok {
+				s.Packages[i] = p
+				return nil
+			}
+			at[k] = len(s.Packages)
+			s.Packages = append(s.Packages, p)
+			return nil
+		})
+	}
+	if err := read("status"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read dpkg status: %w", err)
+	}
+	entries, err := fs.ReadDir(admin, "updates")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
+	}
+	for _, e := range entries {
+		if n := e.Name(); n != "" && strings.Trim(n, "0123456789") == "" {
+			s.Journal = append(s.Journal, n)
+		}
+	}
+	sort.Strings(s.Journal) // dpkg names them with a fixed number of digits
+	for _, n := range s.Journal {
+		if err := read("updates/" + n); err != nil {
+			return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
+		}
+	}
+	return s, nil
 }

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -245,4 +247,65 @@ func FuzzScanStanzas(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadDpkgDatabase: the status file with the records of the updates
+// journal merged over it, in order, as dpkg reads its database after a
+// dpkg was cut off; what a cut-off dpkg may leave does not fail it.
+func TestReadDpkgDatabase(t *testing.T) {
+	admin := fstest.MapFS{
+		"status": {Data: []byte(`Package: libc6
+Status: install ok installed
+Priority: required
+Version: 2.36-9
+Architecture: i386
+
+Package: base-files
+Protected: yes
+Status: install ok installed
+Version: 12.4
+Architecture: i386
+
+Package: foo
+Status: install ok installed
+Version: 1.0-1
+Architecture: i386
+`)},
+		// dpkg pads a record it has not finished writing with comment
+		// lines; a cut-off one may be left with them.
+		"updates/0000":  {Data: []byte("Package: foo\nStatus: install reinstreq half-installed\nVersion: 1.1-1\nArchitecture: i386\n#padding\n#padding\n")},
+		"updates/0002":  {Data: []byte("x")},
+		"updates/0001":  {Data: []byte("Package: bar\nStatus: install ok unpacked\nArchitecture: i386\nVersion: 2\nVersion: 3\nnot a field\n")},
+		"updates/tmp.i": {Data: []byte("Package: foo\nStatus: purge ok not-installed\nArchitecture: i386\n")},
+	}
+	db, err := ReadDpkgDatabase(context.Background(), admin, "/var/lib/dpkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range db.Packages {
+		want, flag, state, _ := p.StatusFields()
+		got = append(got, fmt.Sprintf("%s:%s %s %s/%s/%s essential=%v protected=%v %s", p.Name, p.Architecture, p.Version, want, flag, state, p.Essential, p.Protected, p.Priority))
+	}
+	want := []string{
+		"libc6:i386 2.36-9 install/ok/installed essential=false protected=false required",
+		"base-files:i386 12.4 install/ok/installed essential=false protected=true ",
+		"foo:i386 1.1-1 install/reinstreq/half-installed essential=false protected=false ",
+		"bar:i386 3 install/ok/unpacked essential=false protected=false ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("packages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"0000", "0001", "0002"}, db.Journal); diff != "" {
+		t.Errorf("Journal (-want +got):\n%s", diff)
+	}
+
+	empty, err := ReadDpkgDatabase(context.Background(), fstest.MapFS{}, "/var/lib/dpkg")
+	if err != nil || len(empty.Packages) != 0 || len(empty.Journal) != 0 {
+		t.Errorf("no database: %+v, %v; want an empty one", empty, err)
+	}
+	_, err = ReadDpkgDatabase(context.Background(), fstest.MapFS{"updates/0001/x": {}}, "/var/lib/dpkg")
+	if err == nil || !strings.Contains(err.Error(), "updates journal") {
+		t.Errorf("an unreadable journal record: %v, want an error", err)
+	}
 }

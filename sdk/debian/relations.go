@@ -58,11 +58,12 @@ func (a Alternative) Satisfies(v string) bool {
 	if err != nil {
 		return false
 	}
-	return a.satisfiedBy(pv)
+	return a.SatisfiedBy(pv)
 }
 
-// satisfiedBy reports whether version v meets the restriction.
-func (a *Alternative) satisfiedBy(v version.Version) bool {
+// SatisfiedBy is [Alternative.Satisfies] for a version parsed already, as
+// a resolver comparing many versions keeps them.
+func (a *Alternative) SatisfiedBy(v version.Version) bool {
 	if a.Op == "" {
 		return true
 	}
@@ -81,6 +82,11 @@ func (a *Alternative) satisfiedBy(v version.Version) bool {
 	}
 	return false
 }
+
+// ParsedVersion returns Version as [ParseRelations] parsed it; it is the
+// zero Version when Op is empty or the alternative was not made by
+// ParseRelations.
+func (a *Alternative) ParsedVersion() version.Version { return a.ver }
 
 // OrGroup is one comma-separated element of a relation field: any one of
 // its alternatives satisfies it.
@@ -138,4 +144,29 @@ func ParseRelations(field, arch string) ([]OrGroup, error) {
 		}
 	}
 	return out, nil
+}
+
+// RelationNames returns the package names of each or-group of a relation
+// field, without a full parse: "a (>= 1) | b:any, c" gives [[a b] [c]].
+// It is for decisions that must not fail on a field that does not parse,
+// where dpkg, not the caller, is the judge of the field (the order in
+// which dpkg runs are batched, tie-breaks).
+func RelationNames(field string) [][]string {
+	var out [][]string
+	for _, group := range strings.Split(field, ",") {
+		var alts []string
+		for _, alt := range strings.Split(group, "|") {
+			alt = strings.TrimSpace(alt)
+			if i := strings.IndexAny(alt, " (:[<"); i >= 0 {
+				alt = alt[:i]
+			}
+			if alt != "" {
+				alts = append(alts, alt)
+			}
+		}
+		if len(alts) > 0 {
+			out = append(out, alts)
+		}
+	}
+	return out
 }

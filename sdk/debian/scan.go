@@ -51,6 +51,7 @@ const (
 	fInstalledSize
 	fStatus
 	fSource
+	fProtected
 	numFields
 )
 
@@ -98,6 +99,8 @@ func fieldOf(lower []byte) field {
 		return fStatus
 	case "source":
 		return fSource
+	case "protected":
+		return fProtected
 	}
 	return fNone
 }
@@ -152,8 +155,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // decompress looks at the first bytes of r and returns a reader of the
 // decompressed text: gzip, xz, bzip2 and zstd are recognised by their
 // magic numbers, anything else is read as plain text.
-func decompress(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+func decompress(r io.Reader, bufSize int) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(r, bufSize)
 	magic, err := br.Peek(6)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, err
@@ -201,14 +204,28 @@ const maxStanza = 16 << 20
 const maxLine = 4 << 20
 
 // scanStanzas calls fn for each paragraph of a control file, keeping only
-// the fields listed in fieldOf. name is used in errors.
-func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
-	dr, closeFn, err := decompress(r)
+// the fields listed in fieldOf. name is used in errors. With lax, lines
+// that do not parse (a line without a field name, a continuation outside
+// a paragraph) are skipped and a repeated field replaces the earlier one,
+// instead of failing: for dpkg's own database, which must be read
+// whatever state a cut-off dpkg left it in.
+func scanStanzas(r io.Reader, name string, lax bool, fn func(*stanza) error) error {
+	// A 1 MiB buffer reads a Packages index fastest; a file that says
+	// it is smaller (dpkg's database is read from memory, its updates
+	// journal records are a few hundred bytes each) gets one its size.
+	bufSize := 1 << 20
+	if sized, ok := r.(interface{ Size() int64 }); ok && sized.Size() < int64(bufSize) {
+		bufSize = max(int(sized.Size()), 512)
+	}
+	dr, closeFn, err := decompress(r, bufSize)
 	if err != nil {
 		return &ParseError{Name: name, Line: 0, Msg: "open", Err: err}
 	}
 	defer closeFn()
-	br := bufio.NewReaderSize(dr, 1<<20)
+	br, ok := dr.(*bufio.Reader) // plain text: the reader decompress peeked with
+	if !ok {
+		br = bufio.NewReaderSize(dr, bufSize)
+	}
 
 	var (
 		st      stanza
@@ -257,6 +274,9 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 			// Comments are not part of deb822 paragraphs.
 		case b[0] == ' ' || b[0] == '\t':
 			if !inPara {
+				if lax {
+					break
+				}
 				return &ParseError{Name: name, Line: line, Msg: "continuation line outside a paragraph"}
 			}
 			if cur != fNone {
@@ -276,6 +296,10 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 		default:
 			colon := bytes.IndexByte(b, ':')
 			if colon <= 0 {
+				if lax {
+					cur = fNone
+					break
+				}
 				return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf("malformed line %q: want \"Field: value\"", truncate(b))}
 			}
 			if !inPara {
@@ -295,7 +319,7 @@ func scanStanzas(r io.Reader, name string, fn func(*stanza) error) error {
 				cur = fieldOf(low)
 			}
 			if cur != fNone {
-				if st.seen[cur] {
+				if st.seen[cur] && !lax {
 					return &ParseError{Name: name, Line: line, Msg: fmt.Sprintf("duplicate field %s in paragraph starting at line %d", key, st.line)}
 				}
 				st.seen[cur] = true

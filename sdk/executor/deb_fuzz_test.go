@@ -14,13 +14,14 @@ import (
 )
 
 // FuzzReadDebControl feeds the executor's .deb readers (the control
-// reader, and the data check that runs before dpkg) arbitrary files,
-// starting from packages built like Debian's. They must return a result
-// or an error, never panic, and allocate in proportion to the input; and
-// when both the executor and sdk/debian (which the host uses to inspect
-// bundles) read a control file, they must agree on the package's name,
-// version and architecture, which is what the executor checks a .deb
-// against its plan with.
+// reader, sdk/debian's DebReader as the executor sets it up, and the data
+// check that runs before dpkg) arbitrary files, starting from packages
+// built like Debian's. They must return a result or an error, never
+// panic, and allocate in proportion to the input; and when both the
+// executor and InspectDeb (which the host uses to inspect bundles) read a
+// control file, they must agree on the package's name, version and
+// architecture, which is what the executor checks a .deb against its plan
+// with.
 func FuzzReadDebControl(f *testing.F) {
 	f.Add(makeDeb(f, "hello", "2.10-3", "i386", ""))
 	f.Add(makeDeb(f, "libc6", "2.36-9+deb12u4", "i386", "libgcc-s1, libcrypt1 (>= 1:4.4.10-10~)"))

@@ -4,10 +4,13 @@
 //
 // It runs inside WebVM, where every process spawn is slow, so it is
 // small and does in Go what Go can do: it imports sdk/plan, sdk/state,
-// sdk/service and sdk/bundle/format (bundles are read and checked by the
-// same code as `runtimectl bundle verify`), the standard library and a
-// few small libraries, and never CUE, gRPC, plugins, the planner, the
-// resolver or network code (a test enforces it). Per
+// sdk/service, sdk/bundle/format (bundles are read and checked by the
+// same code as `runtimectl bundle verify`) and sdk/debian (dpkg's
+// database and .debs are read by the same code as the host's), the
+// standard library and a few small libraries, and never CUE, gRPC,
+// plugins, the planner, the resolver (sdk/debian/resolve) or network
+// code such as the index fetcher (sdk/debian/archive); a test enforces
+// it. Per
 // apply it spawns only dpkg: one --unpack and one --configure --pending
 // per install (more only when a package pre-depends on another one of the
 // same install), one --purge per removal, and one --audit after each.

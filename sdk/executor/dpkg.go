@@ -15,12 +15,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
 // Paths of dpkg's database, inside the root.
 const (
-	dpkgStatus         = "var/lib/dpkg/status"
-	dpkgUpdates        = "var/lib/dpkg/updates"
+	dpkgAdmin          = "var/lib/dpkg"
+	dpkgStatus         = dpkgAdmin + "/status"
+	dpkgUpdates        = dpkgAdmin + "/updates"
 	dpkgFrontendLock   = "var/lib/dpkg/lock-frontend"
 	dpkgDBLock         = "var/lib/dpkg/lock"
 	policyRCPath       = "usr/sbin/policy-rc.d"
@@ -71,79 +74,42 @@ func settled(status string) bool {
 	return false
 }
 
-// dpkgDB is the package database read from the status file.
-type dpkgDB map[string]pkgState // by name:arch
+// dpkgDB is dpkg's package database, by name:arch.
+type dpkgDB map[string]pkgState
 
 // readDpkgStatus reads the package database as dpkg itself would see it,
 // in Go (cheaper than dpkg-query, which is a process): the status file,
 // then the records of dpkg's updates journal (var/lib/dpkg/updates/NNNN)
 // that a dpkg cut off — killed, or out of disk space — had not merged
-// into it yet, in order, each replacing the package's record.
+// into it yet, in order, each replacing the package's record (see
+// debian.ReadDpkgDatabase).
 func (f *fsroot) readDpkgStatus() (dpkgDB, error) {
-	b, err := f.r.ReadFile(dpkgStatus)
-	if errors.Is(err, fs.ErrNotExist) {
-		b = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read dpkg status: %w", err)
+	admin, err := fs.Sub(f.r.FS(), dpkgAdmin)
+	if err != nil {
+		return nil, err
 	}
-	db := dpkgDB{}
-	db.merge(b)
-	entries, err := f.readDir(dpkgUpdates)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
+	st, err := debian.ReadDpkgDatabase(context.Background(), admin, f.host(dpkgAdmin))
+	if err != nil {
+		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		if n := e.Name(); n != "" && strings.Trim(n, "0123456789") == "" {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names) // dpkg names them with a fixed number of digits
-	for _, n := range names {
-		u, err := f.r.ReadFile(dpkgUpdates + "/" + n)
-		if err != nil {
-			return nil, fmt.Errorf("read dpkg's updates journal: %w", err)
-		}
-		db.merge(u)
+	db := make(dpkgDB, len(st.Packages))
+	for i := range st.Packages {
+		p := pkgStateOf(&st.Packages[i])
+		db[p.key()] = p
 	}
 	return db, nil
 }
 
-// merge reads status records (of the status file or an update), each
-// replacing what db held for its package.
-func (db dpkgDB) merge(b []byte) {
-	for _, para := range bytes.Split(b, []byte("\n\n")) {
-		var p pkgState
-		for _, line := range strings.Split(string(para), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || line == "" || line[0] == ' ' || line[0] == '\t' {
-				continue
-			}
-			v = strings.TrimSpace(v)
-			switch k {
-			case "Package":
-				p.Name = v
-			case "Architecture":
-				p.Arch = v
-			case "Version":
-				p.Version = v
-			case "Essential", "Protected":
-				p.essential = p.essential || v == "yes"
-			case "Priority":
-				p.essential = p.essential || v == "required"
-			case "Status":
-				if w := strings.Fields(v); len(w) == 3 {
-					p.want = w[0]
-					p.Status = w[2]
-					p.Reinstreq = w[1] == "reinstreq"
-				}
-			}
-		}
-		if p.Name != "" {
-			p.recorded = true
-			db[p.key()] = p
-		}
+// pkgStateOf is what the executor keeps of a package's dpkg record.
+func pkgStateOf(d *debian.Package) pkgState {
+	p := pkgState{
+		Name: d.Name, Arch: d.Architecture, Version: d.Version, recorded: true,
+		essential: d.Essential || d.Protected || d.Priority == "required",
 	}
+	if want, flag, state, ok := d.StatusFields(); ok {
+		p.want, p.Status, p.Reinstreq = want, state, flag == "reinstreq"
+	}
+	return p
 }
 
 func (db dpkgDB) get(name, arch string) pkgState {

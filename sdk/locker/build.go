@@ -8,6 +8,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian/resolve"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
@@ -82,9 +83,9 @@ func needsSupervisor(ms []*manifest.Manifest) bool {
 
 func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*lock.Runtime, error) {
 	r := &lock.Runtime{Name: m.Name, Version: m.Version}
-	reqs := make([]debian.Request, 0, len(m.Packages.Debian))
+	reqs := make([]resolve.Request, 0, len(m.Packages.Debian))
 	for _, p := range m.Packages.Debian {
-		req, err := debian.ParseRequest(p.Relation())
+		req, err := resolve.ParseRequest(p.Relation())
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +93,7 @@ func buildRuntime(ctx context.Context, in Input, m *manifest.Manifest) (*lock.Ru
 		r.Requests = append(r.Requests, p.Relation())
 	}
 	if len(reqs) > 0 {
-		res, err := debian.Resolve(ctx, in.Index, in.Base, reqs, debian.ResolveOptions{Arch: in.Target.DebianArch})
+		res, err := resolve.Resolve(ctx, in.Index, in.Base, reqs, resolve.Options{Arch: in.Target.DebianArch})
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package debian
+package resolve
 
 import (
 	"context"
@@ -7,20 +7,22 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
 // index builds an index from control-file text; every stanza gets
 // Architecture: i386 unless it says otherwise.
-func index(t *testing.T, text string) *Index {
+func index(t *testing.T, text string) *debian.Index {
 	t.Helper()
-	ix, err := ReadPackages(context.Background(), strings.NewReader(withArch(text)), "test-Packages")
+	ix, err := debian.ReadPackages(context.Background(), strings.NewReader(withArch(text)), "test-Packages")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ix
 }
 
-func status(t *testing.T, text string) *Status {
+func status(t *testing.T, text string) *debian.Status {
 	t.Helper()
 	var b strings.Builder
 	for _, para := range strings.Split(strings.TrimSpace(withArch(text)), "\n\n") {
@@ -29,7 +31,7 @@ func status(t *testing.T, text string) *Status {
 		}
 		b.WriteString(para + "\nStatus: install ok installed\n\n")
 	}
-	st, err := ReadStatus(context.Background(), strings.NewReader(b.String()), "test-status")
+	st, err := debian.ReadStatus(context.Background(), strings.NewReader(b.String()), "test-status")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ Pre-Depends: a
 Package: c
 Version: 1
 Depends: a`)
-	_, err := Resolve(context.Background(), ix, nil, []Request{{Name: "a"}}, ResolveOptions{Arch: "i386"})
+	_, err := Resolve(context.Background(), ix, nil, []Request{{Name: "a"}}, Options{Arch: "i386"})
 	if want := "resolve: Pre-Depends cycle among a, b"; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
@@ -75,7 +77,7 @@ func TestResolve(t *testing.T) {
 		index   string
 		status  string
 		reqs    string
-		opts    ResolveOptions
+		opts    Options
 		install []string // "name version" in install order
 		remove  []string
 		err     string // substring of the expected error
@@ -286,14 +288,14 @@ Depends: a`,
 			name:    "recommends on by option",
 			index:   "Package: a\nVersion: 1\nRecommends: r | s\n\nPackage: r\nVersion: 1\n\nPackage: s\nVersion: 1",
 			reqs:    "a",
-			opts:    ResolveOptions{Recommends: true},
+			opts:    Options{Recommends: true},
 			install: []string{"a 1", "r 1"},
 		},
 		{
 			name:    "unsatisfiable recommends is not an error",
 			index:   "Package: a\nVersion: 1\nRecommends: gone",
 			reqs:    "a",
-			opts:    ResolveOptions{Recommends: true},
+			opts:    Options{Recommends: true},
 			install: []string{"a 1"},
 		},
 		{
@@ -318,7 +320,7 @@ Depends: a`,
 			name:    "required packages",
 			index:   "Package: base\nVersion: 1\nEssential: yes\nDepends: lib\n\nPackage: lib\nVersion: 1\n\nPackage: req\nVersion: 1\nPriority: required\n\nPackage: opt\nVersion: 1\nPriority: optional",
 			reqs:    "",
-			opts:    ResolveOptions{Required: true},
+			opts:    Options{Required: true},
 			install: []string{"lib 1", "base 1", "req 1"},
 		},
 		{
@@ -358,7 +360,7 @@ Version: 1.1`,
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := index(t, tc.index)
-			var st *Status
+			var st *debian.Status
 			if tc.status != "" {
 				st = status(t, tc.status)
 			}
@@ -420,15 +422,15 @@ func splitRequests(s string) []string {
 func TestResolveEdges(t *testing.T) {
 	ix := index(t, "Package: a\nVersion: 1\nPre-Depends: b\nDepends: x | y, c (>= 1)\n\nPackage: b\nVersion: 2\n\nPackage: y\nVersion: 1\n\nPackage: c\nVersion: 1")
 	st := status(t, "Package: c\nVersion: 1")
-	res, err := Resolve(context.Background(), ix, st, []Request{{Name: "a"}}, ResolveOptions{Arch: "i386"})
+	res, err := Resolve(context.Background(), ix, st, []Request{{Name: "a"}}, Options{Arch: "i386"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Edge{
 		{To: "a", Version: "1"},
-		{From: "a", Kind: Depends, Relation: "c (>= 1)", To: "c", Version: "1"},
-		{From: "a", Kind: Depends, Relation: "x | y", To: "y", Version: "1"},
-		{From: "a", Kind: PreDepends, Relation: "b", To: "b", Version: "2"},
+		{From: "a", Kind: debian.Depends, Relation: "c (>= 1)", To: "c", Version: "1"},
+		{From: "a", Kind: debian.Depends, Relation: "x | y", To: "y", Version: "1"},
+		{From: "a", Kind: debian.PreDepends, Relation: "b", To: "b", Version: "2"},
 	}
 	if diff := cmp.Diff(want, res.Edges); diff != "" {
 		t.Errorf("Edges (-want +got):\n%s", diff)
@@ -436,9 +438,9 @@ func TestResolveEdges(t *testing.T) {
 }
 
 func TestResolveNeedsArch(t *testing.T) {
-	_, err := Resolve(context.Background(), index(t, "Package: a\nVersion: 1"), nil, []Request{{Name: "a"}}, ResolveOptions{})
+	_, err := Resolve(context.Background(), index(t, "Package: a\nVersion: 1"), nil, []Request{{Name: "a"}}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "Arch is required") {
-		t.Errorf("err = %v, want one asking for ResolveOptions.Arch", err)
+		t.Errorf("err = %v, want one asking for Options.Arch", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package debian
+package resolve
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/runtimekit/runtimekit/internal/graph"
+	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
 // UnsatisfiableError reports requests that cannot be met, each with the
@@ -35,18 +36,18 @@ type Problem struct {
 type Step struct {
 	Package  string
 	Version  string
-	Kind     RelationKind
+	Kind     debian.RelationKind
 	Relation string
 	Problem  string
 }
 
 func (s Step) String() string {
-	verb := map[RelationKind]string{
-		PreDepends: "pre-depends on",
-		Depends:    "depends on",
-		Recommends: "recommends",
-		Conflicts:  "conflicts with",
-		Breaks:     "breaks",
+	verb := map[debian.RelationKind]string{
+		debian.PreDepends: "pre-depends on",
+		debian.Depends:    "depends on",
+		debian.Recommends: "recommends",
+		debian.Conflicts:  "conflicts with",
+		debian.Breaks:     "breaks",
 	}[s.Kind]
 	var b strings.Builder
 	b.WriteString(s.Package)
@@ -85,7 +86,7 @@ func (e *UnsatisfiableError) Error() string {
 // relation that could not be met and, when one of its alternatives
 // failed in turn, that alternative's state.
 type failure struct {
-	pkg    *Package
+	pkg    *debian.Package
 	group  relGroup
 	detail string
 	next   *pkgState
@@ -129,9 +130,9 @@ func (r *resolver) failConflict(s *pkgState, g relGroup, t *pkgState) {
 // whyNot explains why alternative a has no installable version. When a
 // version exists but failed itself, that package's state is returned so
 // the chain can continue there.
-func (r *resolver) whyNot(a *Alternative) (*pkgState, string) {
+func (r *resolver) whyNot(a *debian.Alternative) (*pkgState, string) {
 	s := r.state(a.Name)
-	var all []*Package
+	var all []*debian.Package
 	all = append(all, s.versions...)
 	if s.cur != nil && !slices.Contains(all, s.cur) {
 		all = append(all, s.cur)
@@ -143,7 +144,7 @@ func (r *resolver) whyNot(a *Alternative) (*pkgState, string) {
 		}
 		return nil, fmt.Sprintf("%s is not in the index", a.Name)
 	}
-	var matching []*Package
+	var matching []*debian.Package
 	for _, p := range all {
 		if r.matches(a, p, nil) {
 			matching = append(matching, p)
@@ -331,19 +332,19 @@ func (r *resolver) request(q Request) (*pkgState, *Problem) {
 		}
 		return s, nil
 	}
-	a := Alternative{Name: q.Name, Op: q.Op, Version: q.Version}
-	groups, err := ParseRelations(a.String(), r.opts.Arch)
+	a := debian.Alternative{Name: q.Name, Op: q.Op, Version: q.Version}
+	groups, err := debian.ParseRelations(a.String(), r.opts.Arch)
 	if err != nil {
 		return bad(err.Error())
 	}
 	a = groups[0][0]
 	for _, p := range s.versions {
-		if a.satisfiedBy(r.version(p)) {
+		if a.SatisfiedBy(r.version(p)) {
 			s.cand = p
 			return s, nil
 		}
 	}
-	if s.cur != nil && a.satisfiedBy(r.version(s.cur)) {
+	if s.cur != nil && a.SatisfiedBy(r.version(s.cur)) {
 		s.cand = s.cur
 		return s, nil
 	}
@@ -401,7 +402,7 @@ func (r *resolver) explainBroken(s *pkgState) {
 		p = s.cand
 	}
 	for _, g := range r.relsOf(p).groups {
-		if !r.important(g) || g.kind == Recommends || r.satisfiedNow(g, p) {
+		if !r.important(g) || g.kind == debian.Recommends || r.satisfiedNow(g, p) {
 			continue
 		}
 		if g.negative() {
@@ -459,10 +460,10 @@ func (r *resolver) result(users []*pkgState) (*Resolution, error) {
 				continue
 			}
 			switch g.kind {
-			case PreDepends:
+			case debian.PreDepends:
 				pre[s] = append(pre[s], t)
 				deps[s] = append(deps[s], t)
-			case Depends:
+			case debian.Depends:
 				deps[s] = append(deps[s], t)
 			}
 		}
@@ -483,7 +484,7 @@ func (r *resolver) result(users []*pkgState) (*Resolution, error) {
 
 // satisfier returns the version that meets g once everything is
 // installed: the first alternative's first match, as dpkg would look.
-func (r *resolver) satisfier(g relGroup) *Package {
+func (r *resolver) satisfier(g relGroup) *debian.Package {
 	for i := range g.alts {
 		if ts := r.targets(&g.alts[i], pickInst, nil); len(ts) > 0 {
 			return ts[0]

@@ -1,4 +1,4 @@
-package debian_test
+package resolve_test
 
 import (
 	"bytes"
@@ -20,20 +20,21 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/runtimekit/runtimekit/internal/testenv"
-	. "github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian"
+	. "github.com/runtimekit/runtimekit/sdk/debian/resolve"
 )
 
 // realFixtures returns the bookworm i386 index and minbase status, read
 // once per test binary.
 var realFixtures = struct {
 	once   sync.Once
-	ix     *Index
-	status *Status
+	ix     *debian.Index
+	status *debian.Status
 	plain  string // decompressed Packages, for apt
 	err    error
 }{}
 
-func bookwormI386(t *testing.T) (*Index, *Status, string, string) {
+func bookwormI386(t *testing.T) (*debian.Index, *debian.Status, string, string) {
 	t.Helper()
 	testenv.RequireE2E(t)
 	dir := testenv.DebianIndex(t, "bookworm", "i386")
@@ -42,10 +43,10 @@ func bookwormI386(t *testing.T) (*Index, *Status, string, string) {
 	f.once.Do(func() {
 		ctx := context.Background()
 		xzPath := testenv.IndexPackages(dir, "bookworm", "i386")
-		if f.ix, f.err = OpenPackages(ctx, xzPath, nil); f.err != nil {
+		if f.ix, f.err = debian.OpenPackages(ctx, xzPath, nil); f.err != nil {
 			return
 		}
-		if f.status, f.err = OpenStatus(ctx, statusPath); f.err != nil {
+		if f.status, f.err = debian.OpenStatus(ctx, statusPath); f.err != nil {
 			return
 		}
 		f.plain = filepath.Join(dir, "Packages.plain")
@@ -173,7 +174,7 @@ func resolutionLines(res *Resolution) []string {
 // exactly every given version is installable in a universe made of those
 // versions alone, i.e. whether the set is closed under its dependencies
 // and free of conflicts. It returns dose's report when it is not.
-func doseInstallable(t *testing.T, pkgs []*Package) (bool, string) {
+func doseInstallable(t *testing.T, pkgs []*debian.Package) (bool, string) {
 	t.Helper()
 	var b strings.Builder
 	var all []string
@@ -181,7 +182,7 @@ func doseInstallable(t *testing.T, pkgs []*Package) (bool, string) {
 		writeStanza(&b, p)
 		all = append(all, fmt.Sprintf("%s (= %s)", p.Name, p.Version))
 	}
-	writeStanza(&b, &Package{Name: "runtimekit-closure-check", Version: "1", Architecture: "all", Depends: strings.Join(all, ", ")})
+	writeStanza(&b, &debian.Package{Name: "runtimekit-closure-check", Version: "1", Architecture: "all", Depends: strings.Join(all, ", ")})
 	file := filepath.Join(t.TempDir(), "Packages")
 	write(t, file, b.String())
 	return doseCheck(t, file, "runtimekit-closure-check")
@@ -206,7 +207,7 @@ func doseCheck(t *testing.T, file, pkg string) (bool, string) {
 	return false, ""
 }
 
-func writeStanza(b *strings.Builder, p *Package) {
+func writeStanza(b *strings.Builder, p *debian.Package) {
 	fmt.Fprintf(b, "Package: %s\nVersion: %s\nArchitecture: %s\n", p.Name, p.Version, p.Architecture)
 	for _, f := range []struct{ k, v string }{
 		{"Multi-Arch", p.MultiArch}, {"Pre-Depends", p.PreDepends}, {"Depends", p.Depends},
@@ -269,7 +270,7 @@ func TestAptEquivalence(t *testing.T) {
 			name: "conflicts-removes-installed", reqs: []string{"libelogind0"},
 			comment: "libelogind0 Conflicts with the installed libsystemd0 and provides it, versioned",
 			check: func(t *testing.T, res *Resolution) {
-				if !slices.ContainsFunc(res.Remove, func(p *Package) bool { return p.Name == "libsystemd0" }) {
+				if !slices.ContainsFunc(res.Remove, func(p *debian.Package) bool { return p.Name == "libsystemd0" }) {
 					t.Errorf("libsystemd0 not removed; Remove = %v", res.Remove)
 				}
 			},
@@ -302,7 +303,7 @@ func TestAptEquivalence(t *testing.T) {
 				}
 				reqs = append(reqs, q)
 			}
-			res, err := Resolve(ctx, ix, status, reqs, ResolveOptions{Arch: "i386"})
+			res, err := Resolve(ctx, ix, status, reqs, Options{Arch: "i386"})
 			aptLines, aptOut, aptErr := aptSimulate(t, plain, statusPath, tc.reqs)
 
 			if tc.fail != "" {
@@ -340,7 +341,7 @@ func TestAptEquivalence(t *testing.T) {
 			}
 			final := slices.Clone(res.Install)
 			for _, p := range status.Installed() {
-				if !removed[p.Name] && !slices.ContainsFunc(res.Install, func(q *Package) bool { return q.Name == p.Name }) {
+				if !removed[p.Name] && !slices.ContainsFunc(res.Install, func(q *debian.Package) bool { return q.Name == p.Name }) {
 					final = append(final, p)
 				}
 			}
@@ -367,7 +368,7 @@ func checkOrder(t *testing.T, res *Resolution) {
 	for _, e := range res.Edges {
 		from, ok1 := pos[e.From]
 		to, ok2 := pos[e.To]
-		if e.Kind == PreDepends && ok1 && ok2 && to >= from {
+		if e.Kind == debian.PreDepends && ok1 && ok2 && to >= from {
 			t.Errorf("%s pre-depends on %s but is ordered before it", e.From, e.To)
 		}
 	}

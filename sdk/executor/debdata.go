@@ -1,21 +1,15 @@
 package executor
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/klauspost/compress/zstd"
-	"github.com/xi2/xz"
+	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
 // debControl is what the executor needs from a .deb's control file.
@@ -29,106 +23,41 @@ type debControl struct {
 	Provides   []string
 }
 
-// debReader reads .deb members. It keeps one xz decoder: each allocates
-// the dictionary the stream asks for (8 MiB for Debian's control.tar.xz
-// and data.tar.xz, however small the data), which is too much to
-// allocate per package on a machine with little memory.
+// debReader reads .debs with sdk/debian's reader, bounded as it is, in
+// the compressions dpkg-deb reads but bzip2 and lzma, which it no longer
+// builds and no current Debian package uses. It keeps one xz decoder for
+// every .deb it reads (see debian.DebReader).
 type debReader struct {
-	xz *xz.Reader
+	d *debian.DebReader
+}
+
+func (r *debReader) reader() *debian.DebReader {
+	if r.d == nil {
+		r.d = &debian.DebReader{Compressions: []string{"", "gz", "xz", "zst"}}
+	}
+	return r.d
 }
 
 // readDebControl reads the control file of a .deb without running
-// dpkg-deb (a process spawn costs seconds under emulation): the ar
-// archive's control.tar member, compressed with gzip, xz, zstd or
-// nothing. A .deb with another compression is reported as an error, and
-// the caller assumes the worst.
+// dpkg-deb (a process spawn costs seconds under emulation). A .deb whose
+// control does not read is an error, and the caller assumes the worst.
 func readDebControl(p string) (*debControl, error) {
 	return (&debReader{}).control(p)
 }
 
-func (d *debReader) control(p string) (*debControl, error) {
-	fh, err := os.Open(p)
+func (r *debReader) control(p string) (*debControl, error) {
+	d, err := r.reader().Control(p)
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
-	r, _, done, err := d.member(p, bufio.NewReader(fh), "control.tar")
-	if err != nil {
-		return nil, err
+	c := &debControl{Package: d.Package.Name, Version: d.Package.Version, Architecture: d.Package.Architecture}
+	// Names only: the batching of dpkg runs must not fail on a relation
+	// dpkg will judge.
+	c.PreDepends = debian.RelationNames(d.Package.PreDepends)
+	for _, group := range debian.RelationNames(d.Package.Provides) {
+		c.Provides = append(c.Provides, group...)
 	}
-	defer done()
-	return controlFromTar(p, r)
-}
-
-// member returns the first member of the .deb (an ar archive, read by
-// br) whose name starts with prefix, as dpkg-deb takes the first:
-// decompressed by its name's suffix, with its name and a function that
-// releases the decompressor.
-func (d *debReader) member(p string, br *bufio.Reader, prefix string) (io.Reader, string, func(), error) {
-	magic := make([]byte, 8)
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != "!<arch>\n" {
-		return nil, "", nil, fmt.Errorf("%s: not a Debian package (no ar header)", p)
-	}
-	hdr := make([]byte, 60)
-	for {
-		if _, err := io.ReadFull(br, hdr); err != nil {
-			return nil, "", nil, fmt.Errorf("%s: no %s member", p, strings.TrimSuffix(prefix, ".tar"))
-		}
-		name := strings.TrimRight(strings.TrimSpace(string(hdr[0:16])), "/")
-		size, err := strconv.ParseInt(strings.TrimSpace(string(hdr[48:58])), 10, 64)
-		if err != nil || size < 0 {
-			return nil, "", nil, fmt.Errorf("%s: bad ar member header", p)
-		}
-		if strings.HasPrefix(name, prefix) {
-			r, done, err := d.decompress(strings.TrimPrefix(name, prefix), io.LimitReader(br, size))
-			if err != nil {
-				return nil, "", nil, fmt.Errorf("%s: %s: %w", p, name, err)
-			}
-			return r, name, done, nil
-		}
-		skip := size + size%2 // members are 2-byte aligned
-		if _, err := io.CopyN(io.Discard, br, skip); err != nil {
-			return nil, "", nil, fmt.Errorf("%s: truncated", p)
-		}
-	}
-}
-
-// decompress returns a reader of the member's content by its name's
-// suffix: the compressions dpkg-deb reads, except bzip2 and lzma, which
-// it no longer builds and no current Debian package uses.
-func (d *debReader) decompress(suffix string, member io.Reader) (io.Reader, func(), error) {
-	nothing := func() {}
-	switch suffix {
-	case "":
-		return member, nothing, nil
-	case ".gz":
-		zr, err := gzip.NewReader(member)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, nothing, nil
-	case ".xz":
-		var err error
-		if d.xz == nil {
-			d.xz, err = xz.NewReader(member, 0)
-		} else {
-			err = d.xz.Reset(member)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		return d.xz, nothing, nil
-	case ".zst":
-		// One goroutine-free decoder, and no larger window than
-		// libzstd (and so dpkg) accepts by default.
-		zr, err := zstd.NewReader(member, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(1<<27))
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	}
-	return nil, nil, fmt.Errorf("unsupported compression %q (gzip, xz, zstd or none are read)", strings.TrimPrefix(suffix, "."))
+	return c, nil
 }
 
 // checkDebData refuses a .deb whose data archive (what dpkg unpacks onto
@@ -153,31 +82,23 @@ func checkDebData(p string) error {
 	return (&debReader{}).checkData(p)
 }
 
-func (d *debReader) checkData(p string) error {
-	fh, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	r, member, done, err := d.member(p, bufio.NewReaderSize(fh, 64<<10), "data.tar")
-	if err != nil {
-		return err
-	}
-	defer done()
-	regular := map[string]bool{} // regular files so far, by dpkgName
-	var refused error
-	err = scanDpkgTar(r, func(e *dpkgTarEntry) error {
-		refused = checkDebEntry(e, regular)
-		return refused
+func (r *debReader) checkData(p string) error {
+	return r.reader().Data(p, func(member string, data io.Reader) error {
+		regular := map[string]bool{} // regular files so far, by dpkgName
+		var refused error
+		err := scanDpkgTar(data, func(e *dpkgTarEntry) error {
+			refused = checkDebEntry(e, regular)
+			return refused
+		})
+		switch {
+		case refused != nil:
+			return fmt.Errorf("%s: %s: %w; no Debian package holds this, and dpkg would not refuse it: refusing the package (rebuild the bundle from the Debian archive)",
+				p, member, refused)
+		case err != nil:
+			return fmt.Errorf("%s: %s: %w; dpkg-deb does not build this: refusing the package (rebuild the bundle from the Debian archive)", p, member, err)
+		}
+		return nil
 	})
-	switch {
-	case refused != nil:
-		return fmt.Errorf("%s: %s: %w; no Debian package holds this, and dpkg would not refuse it: refusing the package (rebuild the bundle from the Debian archive)",
-			p, member, refused)
-	case err != nil:
-		return fmt.Errorf("%s: %s: %w; dpkg-deb does not build this: refusing the package (rebuild the bundle from the Debian archive)", p, member, err)
-	}
-	return nil
 }
 
 // checkDebEntry checks one data.tar entry; regular holds the package's
@@ -429,78 +350,4 @@ func cString(b []byte) string {
 		b = b[:i]
 	}
 	return string(b)
-}
-
-func controlFromTar(p string, r io.Reader) (*debControl, error) {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: control.tar has no control file", p)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: control.tar: %w", p, err)
-		}
-		if strings.TrimPrefix(h.Name, "./") != "control" {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
-		if err != nil {
-			return nil, fmt.Errorf("%s: control: %w", p, err)
-		}
-		return parseControl(b), nil
-	}
-}
-
-// parseControl reads the fields of one control paragraph.
-func parseControl(b []byte) *debControl {
-	fields := map[string]string{}
-	var last string
-	for _, line := range strings.Split(string(bytes.TrimSpace(b)), "\n") {
-		if line == "" {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if last != "" {
-				fields[last] += "\n" + strings.TrimSpace(line)
-			}
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.ToLower(strings.TrimSpace(k))
-		fields[last] = strings.TrimSpace(v)
-	}
-	c := &debControl{Package: fields["package"], Version: fields["version"], Architecture: fields["architecture"]}
-	for _, group := range splitRelations(fields["pre-depends"]) {
-		c.PreDepends = append(c.PreDepends, group)
-	}
-	for _, group := range splitRelations(fields["provides"]) {
-		c.Provides = append(c.Provides, group...)
-	}
-	return c
-}
-
-// splitRelations turns "a (>= 1) | b:any, c" into [[a b] [c]]: names only.
-func splitRelations(s string) [][]string {
-	var out [][]string
-	for _, group := range strings.Split(s, ",") {
-		var alts []string
-		for _, alt := range strings.Split(group, "|") {
-			alt = strings.TrimSpace(alt)
-			if i := strings.IndexAny(alt, " (["); i >= 0 {
-				alt = alt[:i]
-			}
-			alt, _, _ = strings.Cut(alt, ":")
-			if alt != "" {
-				alts = append(alts, alt)
-			}
-		}
-		if len(alts) > 0 {
-			out = append(out, alts)
-		}
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package debian
+package resolve
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"pault.ag/go/debian/version"
+
+	"github.com/runtimekit/runtimekit/sdk/debian"
 )
 
 // Request asks for one package to be installed.
@@ -27,7 +29,7 @@ type Request struct {
 }
 
 func (r Request) String() string {
-	return Alternative{Name: r.Name, Arch: r.Arch, Op: r.Op, Version: r.Version}.String()
+	return debian.Alternative{Name: r.Name, Arch: r.Arch, Op: r.Op, Version: r.Version}.String()
 }
 
 // ParseRequest parses "name", "name:arch", "name=version" or a relation
@@ -37,7 +39,7 @@ func ParseRequest(s string) (Request, error) {
 	if name, ver, ok := strings.Cut(s, "="); ok && !strings.ContainsAny(s, "( ") {
 		s = name + " (= " + ver + ")"
 	}
-	groups, err := ParseRelations(s, "")
+	groups, err := debian.ParseRelations(s, "")
 	if err != nil {
 		return Request{}, fmt.Errorf("parse request %q: %w", s, err)
 	}
@@ -48,8 +50,8 @@ func ParseRequest(s string) (Request, error) {
 	return Request{Name: a.Name, Arch: a.Arch, Op: a.Op, Version: a.Version}, nil
 }
 
-// ResolveOptions tunes [Resolve].
-type ResolveOptions struct {
+// Options tunes [Resolve].
+type Options struct {
 	// Arch is the target's dpkg architecture, e.g. "i386". Index entries
 	// for other architectures (except "all") are ignored. Required.
 	Arch string
@@ -69,10 +71,10 @@ type Resolution struct {
 	// Install lists the packages to unpack, each once, in an order dpkg
 	// can process them: every package comes after what it Pre-Depends on
 	// and, outside dependency cycles, after what it Depends on.
-	Install []*Package
+	Install []*debian.Package
 	// Remove lists installed packages that must be removed because a
 	// package to install conflicts with (or breaks) them.
-	Remove []*Package
+	Remove []*debian.Package
 	// Edges records which package pulled in which: one edge per
 	// satisfied relation of each package to install, and one per request
 	// (From empty). Sorted.
@@ -83,7 +85,7 @@ type Resolution struct {
 // or-group as written) is met by To, at version Version.
 type Edge struct {
 	From     string
-	Kind     RelationKind // "" for a request
+	Kind     debian.RelationKind // "" for a request
 	Relation string
 	To       string
 	Version  string
@@ -107,9 +109,9 @@ type Edge struct {
 //
 // An unsatisfiable request gives an [*UnsatisfiableError] naming the chain
 // of relations that fails.
-func Resolve(ctx context.Context, ix *Index, installed *Status, reqs []Request, opts ResolveOptions) (*Resolution, error) {
+func Resolve(ctx context.Context, ix *debian.Index, installed *debian.Status, reqs []Request, opts Options) (*Resolution, error) {
 	if opts.Arch == "" {
-		return nil, fmt.Errorf("resolve: ResolveOptions.Arch is required")
+		return nil, fmt.Errorf("resolve: Options.Arch is required")
 	}
 	r := newResolver(ix, installed, opts)
 	return r.run(ctx, reqs)
@@ -126,16 +128,16 @@ const (
 // pkgState is apt's per-package StateCache reduced to one architecture.
 type pkgState struct {
 	name     string
-	versions []*Package // installable index versions, highest first
-	cur      *Package   // installed version, nil if none
-	cand     *Package   // candidate version, nil if none
+	versions []*debian.Package // installable index versions, highest first
+	cur      *debian.Package   // installed version, nil if none
+	cand     *debian.Package   // candidate version, nil if none
 	mode     mode
 	protect  bool // on the MarkInstall stack (apt's ScopedProtected)
 	user     bool // requested by the caller
 	failure  *failure
 }
 
-func (s *pkgState) inst() *Package {
+func (s *pkgState) inst() *debian.Package {
 	switch s.mode {
 	case modeInstall:
 		return s.cand
@@ -148,7 +150,7 @@ func (s *pkgState) inst() *Package {
 // provision is one Provides entry: pkg provides a virtual name, at ver
 // when versioned.
 type provision struct {
-	pkg       *Package
+	pkg       *debian.Package
 	versioned bool
 	ver       version.Version
 }
@@ -160,36 +162,36 @@ type rels struct {
 }
 
 type relGroup struct {
-	kind RelationKind
-	alts OrGroup
+	kind debian.RelationKind
+	alts debian.OrGroup
 	text string
 }
 
-func (g relGroup) critical() bool { return g.kind == PreDepends || g.kind == Depends }
-func (g relGroup) negative() bool { return g.kind == Conflicts || g.kind == Breaks }
+func (g relGroup) critical() bool { return g.kind == debian.PreDepends || g.kind == debian.Depends }
+func (g relGroup) negative() bool { return g.kind == debian.Conflicts || g.kind == debian.Breaks }
 
 type resolver struct {
-	ix     *Index
-	opts   ResolveOptions
+	ix     *debian.Index
+	opts   Options
 	log    *slog.Logger
 	st     map[string]*pkgState
-	status map[string]*Package // installed, by name
+	status map[string]*debian.Package // installed, by name
 	prov   map[string][]provision
-	rels   map[*Package]*rels
-	vers   map[*Package]version.Version
+	rels   map[*debian.Package]*rels
+	vers   map[*debian.Package]version.Version
 	ids    map[string]int
 	errs   []error
 }
 
-func newResolver(ix *Index, status *Status, opts ResolveOptions) *resolver {
+func newResolver(ix *debian.Index, status *debian.Status, opts Options) *resolver {
 	r := &resolver{
 		ix:     ix,
 		opts:   opts,
 		log:    logger(opts.Log),
 		st:     make(map[string]*pkgState),
-		status: make(map[string]*Package),
-		rels:   make(map[*Package]*rels),
-		vers:   make(map[*Package]version.Version),
+		status: make(map[string]*debian.Package),
+		rels:   make(map[*debian.Package]*rels),
+		vers:   make(map[*debian.Package]version.Version),
 	}
 	if status != nil {
 		for _, p := range status.Installed() {
@@ -202,11 +204,11 @@ func newResolver(ix *Index, status *Status, opts ResolveOptions) *resolver {
 	return r
 }
 
-func (r *resolver) archOK(p *Package) bool {
+func (r *resolver) archOK(p *debian.Package) bool {
 	return p.Architecture == r.opts.Arch || p.Architecture == "all"
 }
 
-func (r *resolver) version(p *Package) version.Version {
+func (r *resolver) version(p *debian.Package) version.Version {
 	if v, ok := r.vers[p]; ok {
 		return v
 	}
@@ -218,7 +220,7 @@ func (r *resolver) version(p *Package) version.Version {
 	return v
 }
 
-func (r *resolver) where(p *Package) string {
+func (r *resolver) where(p *debian.Package) string {
 	if p.Status != "" {
 		return fmt.Sprintf("dpkg status:%d", p.Line)
 	}
@@ -229,14 +231,14 @@ func (r *resolver) where(p *Package) string {
 // that are not also index versions; the index's own are built once per
 // architecture and kept on the Index.
 func (r *resolver) buildProvides() map[string][]provision {
-	ixProv := r.ix.provisions(r.opts.Arch, r.log)
+	ixProv := tablesOf(r.ix).provisions(r.ix, r.opts.Arch, r.log)
 	extra := false
 	m := make(map[string][]provision)
 	for _, p := range r.status {
 		if p.Provides == "" || r.indexTwin(p) != nil {
 			continue
 		}
-		groups, err := ParseRelations(p.Provides, r.opts.Arch)
+		groups, err := debian.ParseRelations(p.Provides, r.opts.Arch)
 		if err != nil {
 			r.log.Warn("ignoring unparsable Provides", "where", r.where(p), "package", p.Name, "err", err)
 			continue
@@ -253,12 +255,12 @@ func (r *resolver) buildProvides() map[string][]provision {
 	return m
 }
 
-func addProvisions(m map[string][]provision, p *Package, groups []OrGroup) {
+func addProvisions(m map[string][]provision, p *debian.Package, groups []debian.OrGroup) {
 	for _, g := range groups {
 		for _, a := range g {
 			pv := provision{pkg: p}
 			if a.Op == "=" {
-				pv.versioned, pv.ver = true, a.ver
+				pv.versioned, pv.ver = true, a.ParsedVersion()
 			}
 			m[a.Name] = append(m[a.Name], pv)
 		}
@@ -269,12 +271,10 @@ func addProvisions(m map[string][]provision, p *Package, groups []OrGroup) {
 // (and "all"), parsing them on first use. A stanza whose Provides cannot
 // be parsed is left out with a warning rather than failing every
 // resolution against the index.
-func (ix *Index) provisions(arch string, log interface {
-	Warn(string, ...any)
-}) map[string][]provision {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if m, ok := ix.prov[arch]; ok {
+func (t *tables) provisions(ix *debian.Index, arch string, log *slog.Logger) map[string][]provision {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m, ok := t.prov[arch]; ok {
 		return m
 	}
 	m := make(map[string][]provision)
@@ -283,23 +283,23 @@ func (ix *Index) provisions(arch string, log interface {
 		if p.Provides == "" || (p.Architecture != arch && p.Architecture != "all") {
 			continue
 		}
-		groups, err := ParseRelations(p.Provides, arch)
+		groups, err := debian.ParseRelations(p.Provides, arch)
 		if err != nil {
 			log.Warn("ignoring unparsable Provides", "where", fmt.Sprintf("%s:%d", ix.Name, p.Line), "package", p.Name, "err", err)
 			continue
 		}
 		addProvisions(m, p, groups)
 	}
-	if ix.prov == nil {
-		ix.prov = make(map[string]map[string][]provision)
+	if t.prov == nil {
+		t.prov = make(map[string]map[string][]provision)
 	}
-	ix.prov[arch] = m
+	t.prov[arch] = m
 	return m
 }
 
 // indexTwin returns the index stanza that is the same version as the
 // installed package p, which apt merges into one version.
-func (r *resolver) indexTwin(p *Package) *Package {
+func (r *resolver) indexTwin(p *debian.Package) *debian.Package {
 	for _, q := range r.ix.Lookup(p.Name) {
 		if q.Version == p.Version && r.archOK(q) {
 			return q
@@ -339,7 +339,7 @@ func (r *resolver) state(name string) *pkgState {
 	return s
 }
 
-func (r *resolver) relsOf(p *Package) *rels {
+func (r *resolver) relsOf(p *debian.Package) *rels {
 	if rs, ok := r.rels[p]; ok {
 		return rs
 	}
@@ -347,28 +347,28 @@ func (r *resolver) relsOf(p *Package) *rels {
 	// apt's cache lists a version's relations in this order
 	// (debListParser::NewVersion), and MarkInstall walks them in it.
 	fields := []struct {
-		kind RelationKind
+		kind debian.RelationKind
 		text string
 	}{
-		{PreDepends, p.PreDepends},
-		{Depends, p.Depends},
-		{Conflicts, p.Conflicts},
-		{Breaks, p.Breaks},
-		{Recommends, p.Recommends},
+		{debian.PreDepends, p.PreDepends},
+		{debian.Depends, p.Depends},
+		{debian.Conflicts, p.Conflicts},
+		{debian.Breaks, p.Breaks},
+		{debian.Recommends, p.Recommends},
 	}
 	for _, f := range fields {
-		groups, err := ParseRelations(f.text, r.opts.Arch)
+		groups, err := debian.ParseRelations(f.text, r.opts.Arch)
 		if err != nil {
 			rs.err = fmt.Errorf("%s: package %s %s: %s: %w", r.where(p), p.Name, p.Version, f.kind, err)
 			r.errs = append(r.errs, rs.err)
 			continue
 		}
 		for _, g := range groups {
-			if f.kind == Conflicts || f.kind == Breaks {
+			if f.kind == debian.Conflicts || f.kind == debian.Breaks {
 				// Negative relations have no or-groups; apt treats
 				// each alternative on its own.
 				for _, a := range g {
-					rs.groups = append(rs.groups, relGroup{kind: f.kind, alts: OrGroup{a}, text: a.String()})
+					rs.groups = append(rs.groups, relGroup{kind: f.kind, alts: debian.OrGroup{a}, text: a.String()})
 				}
 				continue
 			}
@@ -380,13 +380,13 @@ func (r *resolver) relsOf(p *Package) *rels {
 }
 
 func (r *resolver) important(g relGroup) bool {
-	return g.kind != Recommends || r.opts.Recommends
+	return g.kind != debian.Recommends || r.opts.Recommends
 }
 
 // archMatch applies an architecture qualifier to a package that
 // provides or is the target. ":any" is met only by Multi-Arch: allowed
 // packages, as apt implements the multiarch spec.
-func (r *resolver) archMatch(a *Alternative, p *Package) bool {
+func (r *resolver) archMatch(a *debian.Alternative, p *debian.Package) bool {
 	switch a.Arch {
 	case "", "native", r.opts.Arch:
 		return true
@@ -398,20 +398,20 @@ func (r *resolver) archMatch(a *Alternative, p *Package) bool {
 
 // matches reports whether version p (of any package) satisfies a, either
 // as the named package or through Provides.
-func (r *resolver) matches(a *Alternative, p *Package, self *Package) bool {
+func (r *resolver) matches(a *debian.Alternative, p *debian.Package, self *debian.Package) bool {
 	if self != nil && p.Name == self.Name {
 		// apt ignores relations of a package on itself when negative
 		// (Conflicts/Provides/Replaces on one virtual name).
 		return false
 	}
 	if p.Name == a.Name {
-		return r.archMatch(a, p) && a.satisfiedBy(r.version(p))
+		return r.archMatch(a, p) && a.SatisfiedBy(r.version(p))
 	}
 	for _, pv := range r.prov[a.Name] {
 		if pv.pkg != p || !r.archMatch(a, p) {
 			continue
 		}
-		if a.Op == "" || (pv.versioned && a.satisfiedBy(pv.ver)) {
+		if a.Op == "" || (pv.versioned && a.SatisfiedBy(pv.ver)) {
 			return true
 		}
 	}
@@ -420,10 +420,10 @@ func (r *resolver) matches(a *Alternative, p *Package, self *Package) bool {
 
 // targets returns the versions that could satisfy a: the named package's
 // versions and every provider, current or candidate as pick selects.
-func (r *resolver) targets(a *Alternative, pick func(*pkgState) *Package, self *Package) []*Package {
-	var out []*Package
-	seen := map[*Package]bool{}
-	try := func(p *Package) {
+func (r *resolver) targets(a *debian.Alternative, pick func(*pkgState) *debian.Package, self *debian.Package) []*debian.Package {
+	var out []*debian.Package
+	seen := map[*debian.Package]bool{}
+	try := func(p *debian.Package) {
 		if p != nil && !seen[p] && r.matches(a, p, self) {
 			seen[p] = true
 			out = append(out, p)
@@ -439,13 +439,13 @@ func (r *resolver) targets(a *Alternative, pick func(*pkgState) *Package, self *
 	return out
 }
 
-func pickInst(s *pkgState) *Package { return s.inst() }
-func pickCand(s *pkgState) *Package { return s.cand }
-func pickCur(s *pkgState) *Package  { return s.cur }
+func pickInst(s *pkgState) *debian.Package { return s.inst() }
+func pickCand(s *pkgState) *debian.Package { return s.cand }
+func pickCur(s *pkgState) *debian.Package  { return s.cur }
 
 // satisfiedNow is apt's DepInstall: the relation holds for what will be
 // on the system (for a negative relation: nothing matching will be).
-func (r *resolver) satisfiedNow(g relGroup, self *Package) bool {
+func (r *resolver) satisfiedNow(g relGroup, self *debian.Package) bool {
 	if g.negative() {
 		return len(r.targets(&g.alts[0], pickInst, self)) == 0
 	}
@@ -477,7 +477,7 @@ func (r *resolver) broken(s *pkgState, policy bool) bool {
 		return false
 	}
 	for _, g := range r.relsOf(p).groups {
-		if g.kind == Recommends && (!policy || !r.important(g) || s.cur == p) {
+		if g.kind == debian.Recommends && (!policy || !r.important(g) || s.cur == p) {
 			continue
 		}
 		if !r.satisfiedNow(g, p) {
@@ -491,8 +491,8 @@ var priorityRank = map[string]int{"required": 1, "important": 2, "standard": 3, 
 
 // lessProvider is apt's CompareProviders (depcache.cc): the order in
 // which the versions that could satisfy one alternative are tried.
-func (r *resolver) lessProvider(target string) func(a, b *Package) int {
-	return func(av, bv *Package) int {
+func (r *resolver) lessProvider(target string) func(a, b *debian.Package) int {
+	return func(av, bv *debian.Package) int {
 		A, B := r.state(av.Name), r.state(bv.Name)
 		if A.protect != B.protect {
 			return boolFirst(A.protect)
@@ -547,7 +547,7 @@ func (r *resolver) essential(s *pkgState) bool {
 // providers.)
 func (r *resolver) id(name string) int {
 	if r.ids == nil {
-		r.ids = r.ix.mentionOrder()
+		r.ids = tablesOf(r.ix).mentionOrder(r.ix)
 	}
 	if id, ok := r.ids[name]; ok {
 		return id
@@ -555,13 +555,13 @@ func (r *resolver) id(name string) int {
 	return len(r.ids)
 }
 
-func (ix *Index) mentionOrder() map[string]int {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if ix.ids != nil {
-		return ix.ids
+func (t *tables) mentionOrder(ix *debian.Index) map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids != nil {
+		return t.ids
 	}
-	ids := make(map[string]int, len(ix.byName)*2)
+	ids := make(map[string]int, len(ix.Packages)*2)
 	note := func(n string) {
 		if _, ok := ids[n]; !ok {
 			ids[n] = len(ids)
@@ -571,38 +571,22 @@ func (ix *Index) mentionOrder() map[string]int {
 		p := &ix.Packages[i]
 		note(p.Name)
 		for _, f := range []string{p.PreDepends, p.Depends, p.Conflicts, p.Breaks, p.Recommends, p.Replaces, p.Provides} {
-			for _, n := range relationNames(f) {
-				note(n)
+			for _, g := range debian.RelationNames(f) {
+				for _, n := range g {
+					note(n)
+				}
 			}
 		}
 	}
-	ix.ids = ids
+	t.ids = ids
 	return ids
-}
-
-// relationNames lists the package names in a relation field without a
-// full parse.
-func relationNames(f string) []string {
-	var out []string
-	for _, group := range strings.Split(f, ",") {
-		for _, alt := range strings.Split(group, "|") {
-			alt = strings.TrimSpace(alt)
-			if i := strings.IndexAny(alt, " (:[<"); i >= 0 {
-				alt = alt[:i]
-			}
-			if alt != "" {
-				out = append(out, alt)
-			}
-		}
-	}
-	return out
 }
 
 // solutions is apt's getAllPossibleSolutions with the CANDIDATE selector,
 // sorted: for each alternative in order, its candidate versions ranked by
 // lessProvider, installed packages' versions before new ones.
-func (r *resolver) solutions(g relGroup, self *Package) []*Package {
-	var upgrade, fresh []*Package
+func (r *resolver) solutions(g relGroup, self *debian.Package) []*debian.Package {
+	var upgrade, fresh []*debian.Package
 	for i := range g.alts {
 		vs := r.targets(&g.alts[i], pickCand, self)
 		slices.SortFunc(vs, r.lessProvider(g.alts[i].Name))
@@ -615,7 +599,7 @@ func (r *resolver) solutions(g relGroup, self *Package) []*Package {
 		}
 	}
 	out := append(upgrade, fresh...)
-	return slices.DeleteFunc(out, func(v *Package) bool {
+	return slices.DeleteFunc(out, func(v *debian.Package) bool {
 		s := r.state(v.Name)
 		return s.protect && (s.mode == modeDelete || (s.mode == modeKeep && s.cur == nil))
 	})
@@ -706,7 +690,7 @@ func (r *resolver) markInstall(s *pkgState, autoInst bool, depth int, fromUser b
 		if r.satisfiedNow(g, pv) {
 			continue
 		}
-		if g.kind == Recommends && s.cur != nil && !r.newRecommends(s, g) {
+		if g.kind == debian.Recommends && s.cur != nil && !r.newRecommends(s, g) {
 			continue
 		}
 		found := false
@@ -747,7 +731,7 @@ func (r *resolver) markInstall(s *pkgState, autoInst bool, depth int, fromUser b
 // satisfied (apt bug #470115).
 func (r *resolver) newRecommends(s *pkgState, g relGroup) bool {
 	for _, og := range r.relsOf(s.cur).groups {
-		if og.kind != Recommends || og.alts[0].Name != g.alts[0].Name {
+		if og.kind != debian.Recommends || og.alts[0].Name != g.alts[0].Name {
 			continue
 		}
 		return r.satisfiedNowAt(og)
@@ -796,7 +780,7 @@ func (r *resolver) stateChange(s *pkgState) {
 
 // removeConflicts ports MarkInstall_RemoveConflictsIfNotUpgradeable for
 // the Conflicts and Breaks of pv.
-func (r *resolver) removeConflicts(s *pkgState, pv *Package, toRemove []relGroup, fromUser bool) (toUpgrade, delayed []*pkgState, ok bool) {
+func (r *resolver) removeConflicts(s *pkgState, pv *debian.Package, toRemove []relGroup, fromUser bool) (toUpgrade, delayed []*pkgState, ok bool) {
 	ok = true
 	bad := map[*pkgState]bool{}
 	for _, g := range toRemove {

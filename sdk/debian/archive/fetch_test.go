@@ -1,4 +1,4 @@
-package debian_test
+package archive_test
 
 import (
 	"bytes"
@@ -22,7 +22,8 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/runtimekit/runtimekit/internal/testenv"
-	. "github.com/runtimekit/runtimekit/sdk/debian"
+	"github.com/runtimekit/runtimekit/sdk/debian"
+	. "github.com/runtimekit/runtimekit/sdk/debian/archive"
 )
 
 // signingKey is an OpenPGP key made for one test in its own GNUPGHOME,
@@ -312,7 +313,7 @@ func TestFetchIndex(t *testing.T) {
 			if got, err := os.ReadFile(info.InRelease); err != nil || !bytes.Equal(got, tc.files[inRel]) {
 				t.Errorf("InRelease copy at %s differs from the served one (%v)", info.InRelease, err)
 			}
-			ix, err := OpenPackages(context.Background(), p, nil)
+			ix, err := debian.OpenPackages(context.Background(), p, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -421,7 +422,7 @@ func TestFetchIndexReal(t *testing.T) {
 	if got := sha256Hex(b); got != info.SHA256 || int64(len(b)) != info.Size {
 		t.Errorf("%s: sha256 %s size %d, IndexInfo says %s %d", p, got, len(b), info.SHA256, info.Size)
 	}
-	ix, err := OpenPackages(ctx, p, nil)
+	ix, err := debian.OpenPackages(ctx, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +439,7 @@ func TestFetchIndexReal(t *testing.T) {
 // without running it.
 func ExampleFetchIndex() {
 	ctx := context.Background()
-	srcs, err := ReadAptSources("/")
+	srcs, err := debian.ReadAptSources("/")
 	if err != nil || len(srcs) == 0 || len(srcs[0].URIs) == 0 {
 		fmt.Println("no apt sources:", err)
 		return
@@ -452,7 +453,7 @@ func ExampleFetchIndex() {
 		fmt.Println(err) // a *SignatureError, a *DigestMismatchError, or a network error
 		return
 	}
-	ix, err := OpenPackages(ctx, path, nil)
+	ix, err := debian.OpenPackages(ctx, path, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

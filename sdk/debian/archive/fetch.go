@@ -1,4 +1,4 @@
-package debian
+package archive
 
 import (
 	"bytes"
@@ -595,4 +595,11 @@ func commit(tmp, dst string) error {
 		return err
 	}
 	return durable.SyncDir(filepath.Dir(dst))
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
