@@ -15,8 +15,8 @@ build:
 build-386:
 	GOARCH=386 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux-386/ ./cmd/runtimectl $(foreach p,$(PLUGINS),./plugins/$(p)/cmd/runtimectl-plugin-$(p))
 
-# The executor-only runtimectl for the VM (apply, recover, status, logs,
-# show): no plugin host, CUE or network code.
+# The runtimectl for the VM (apply, recover, status, logs, show, remove):
+# no plugin host, CUE or network code.
 build-vm:
 	GOARCH=386 CGO_ENABLED=0 $(GO) build -tags vm -trimpath -ldflags='-s -w' -o $(BIN)/linux-386-vm/runtimectl ./cmd/runtimectl
 
