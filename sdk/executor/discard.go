@@ -46,11 +46,15 @@ func (e *Executor) DiscardJournal(ctx context.Context) (*Result, error) {
 	case !errors.As(err, &de):
 		return nil, err
 	}
-	aside := fmt.Sprintf("%s.damaged-%s", journalPath, time.Now().UTC().Format("20060102T150405Z"))
-	if err := r.rename(journalPath, aside); err != nil {
-		return nil, fmt.Errorf("set the damaged journal aside: %w", err)
+	what, suffix := "the damaged journal", "damaged"
+	if de.Older > 0 {
+		what, suffix = "the older runtimectl's journal", fmt.Sprintf("format%d", de.Older)
 	}
-	r.res.Warnings = append(r.res.Warnings, "the damaged journal is kept as "+f.host(aside))
+	aside := fmt.Sprintf("%s.%s-%s", journalPath, suffix, time.Now().UTC().Format("20060102T150405Z"))
+	if err := r.rename(journalPath, aside); err != nil {
+		return nil, fmt.Errorf("set %s aside: %w", what, err)
+	}
+	r.res.Warnings = append(r.res.Warnings, what+" is kept as "+f.host(aside))
 	if b, err := f.r.ReadFile(policyRCPath); err == nil && string(b) == policyRCScript {
 		if err := f.remove(policyRCPath); err != nil {
 			return nil, fmt.Errorf("remove runtimekit's policy-rc.d: %w", err)
