@@ -95,7 +95,7 @@ func (a *app) recoverCommand() *cobra.Command {
 	}
 	f.register(cmd, "the bundle directory, when not the one the apply used")
 	cmd.Flags().BoolVar(&resume, "resume", false, "finish the apply instead of rolling it back")
-	cmd.Flags().BoolVar(&discard, "discard-journal", false, "set a damaged journal aside, let dpkg finish, and report how the machine differs from its state (rolls nothing back)")
+	cmd.Flags().BoolVar(&discard, "discard-journal", false, "set aside a journal that cannot be read (damaged, or an older runtimectl's), let dpkg finish, and report how the machine differs from its state (rolls nothing back)")
 	cmd.MarkFlagsMutuallyExclusive("resume", "discard-journal")
 	return cmd
 }

@@ -31,7 +31,7 @@ func buildVMRuntimectl(t *testing.T) string {
 	testenv.RequireTools(t, "go")
 	cache := testenv.CacheDir(t)
 	vmBuildOnce.Do(func() {
-		dir := filepath.Join(cache, "e2e-tools-vm")
+		dir := filepath.Join(cache, "e2e-tools-vm-"+checkoutKey(t))
 		if vmBuildErr = os.MkdirAll(dir, 0o755); vmBuildErr != nil {
 			return
 		}

@@ -126,10 +126,10 @@ func isHostRoot(root string) bool {
 // Result is the outcome of Apply or Recover.
 type Result struct {
 	// PlanDigest is the SHA-256 of the plan's bytes.
-	PlanDigest string `json:"planDigest"`
-	Outcome Outcome      `json:"outcome"`
-	Resumed bool         `json:"resumed,omitempty"`
-	Steps   []StepResult `json:"steps"`
+	PlanDigest string       `json:"planDigest"`
+	Outcome    Outcome      `json:"outcome"`
+	Resumed    bool         `json:"resumed,omitempty"`
+	Steps      []StepResult `json:"steps"`
 	// Kept lists existing files left alone: user-config files that were
 	// already there, and files to remove that the user had changed.
 	Kept []KeptFile `json:"kept,omitempty"`
@@ -166,9 +166,9 @@ const (
 
 // StepResult is what happened to one step.
 type StepResult struct {
-	Index int    `json:"index"` // 1-based
-	ID    string `json:"id"`
-	Kind  string `json:"kind"`
+	Index  int           `json:"index"` // 1-based
+	ID     string        `json:"id"`
+	Kind   string        `json:"kind"`
 	Status StepStatus    `json:"status"`
 	Took   time.Duration `json:"took"`
 	Error  string        `json:"error,omitempty"`

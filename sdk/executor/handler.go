@@ -49,11 +49,36 @@ type (
 	checker[In plan.Inputs] interface {
 		check(r *run, s *plan.Step, in In, pf *preflight)
 	}
+	// affecter says what the step does that the whole run must prepare
+	// for (see effects).
+	affecter interface {
+		effects() effects
+	}
 	// describer is the progress note after the step's id.
 	describer[In plan.Inputs] interface {
 		describe(in In) string
 	}
 )
+
+// effects are what a step kind does that the run around it must know of.
+type effects struct {
+	// runsDpkg: the run holds dpkg's frontend lock, journals the package
+	// set before it and checks dpkg has no unfinished work first.
+	runsDpkg bool
+	// startsServices: a resumed run starts runsvdir again when the step
+	// is done already (the VM may have stopped since).
+	startsServices bool
+}
+
+// effectsOf is step s's kind's effects (none for an unknown kind).
+func effectsOf(s *plan.Step) effects {
+	if h, err := handlerFor(s); err == nil {
+		if a, ok := h.(interface{ kindEffects() effects }); ok {
+			return a.kindEffects()
+		}
+	}
+	return effects{}
+}
 
 // noUndo is the undo record of a step that changes nothing to revert.
 type noUndo struct{}
@@ -165,6 +190,13 @@ func (t typed[In, U]) check(r *run, s *plan.Step, pf *preflight) {
 	if in, ok := s.Inputs.(In); ok {
 		c.check(r, s, in, pf)
 	}
+}
+
+func (t typed[In, U]) kindEffects() effects {
+	if a, ok := t.k.(affecter); ok {
+		return a.effects()
+	}
+	return effects{}
 }
 
 func (t typed[In, U]) describe(s *plan.Step) string {

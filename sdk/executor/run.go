@@ -193,8 +193,8 @@ func (r *run) superviseAfterRecover(ctx context.Context) {
 // services back up. A failure is only a warning: the health wait fails
 // and the apply is rolled back.
 func (r *run) superviseStarted(ctx context.Context) {
-	for i, s := range r.plan.Steps {
-		if s.Kind() == plan.KindStartService && r.j.Steps[i].Phase == phaseDone {
+	for i := range r.plan.Steps {
+		if r.j.Steps[i].Phase == phaseDone && effectsOf(&r.plan.Steps[i]).startsServices {
 			if _, err := r.e.opts.Services.EnsureSupervisor(ctx); err != nil {
 				r.res.Warnings = append(r.res.Warnings, "start runsvdir: "+err.Error())
 			}
@@ -294,8 +294,8 @@ func (r *run) begin(planJSON []byte) error {
 }
 
 func (r *run) changesPackages() bool {
-	for _, s := range r.plan.Steps {
-		if s.Kind() == plan.KindInstallPackages || s.Kind() == plan.KindRemovePackages {
+	for i := range r.plan.Steps {
+		if effectsOf(&r.plan.Steps[i]).runsDpkg {
 			return true
 		}
 	}

@@ -3,8 +3,10 @@ package executor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/runtimekit/runtimekit/sdk/plan"
 )
@@ -64,6 +66,8 @@ func (installPackages) prepare(ctx context.Context, r *run, s *plan.Step, in *pl
 	return nil
 }
 
+func (installPackages) effects() effects { return effects{runsDpkg: true} }
+
 func (installPackages) describe(in *plan.InstallPackages) string {
 	return describePackages(in.Packages)
 }
@@ -93,6 +97,8 @@ func (removePackages) undo(ctx context.Context, r *run, s *plan.Step, in *plan.R
 	slices.Reverse(rev)
 	return r.reinstall(ctx, s, rev)
 }
+
+func (removePackages) effects() effects { return effects{runsDpkg: true} }
 
 func (removePackages) describe(in *plan.RemovePackages) string { return describePackages(in.Packages) }
 
@@ -484,4 +490,83 @@ func (r *run) settleTriggers(ctx context.Context, step string, ghosts bool) erro
 	r.progress("      settling dpkg's database (pending triggers, records of packages never unpacked)")
 	_, err = r.dpkgRun(ctx, step, "purge", "--configure", "--pending", "--force-confdef", "--force-confold")
 	return err
+}
+
+// checkDebs reads each .deb an install uses, before dpkg sees any: its
+// control file must name the package, version and architecture the plan
+// gives (or a rollback would purge a name that was never installed), and
+// its data must hold no device node and no hard link to a file outside
+// the package.
+func (r *run) checkDebs(resume bool) []Problem {
+	type job struct {
+		step string
+		pk   plan.PackageRef
+		path string
+		ctrl *debControl
+		prob *Problem
+	}
+	var jobs []*job
+	var probs []Problem
+	seen := map[string]bool{}
+	for i, s := range r.plan.Steps {
+		in, ok := s.Inputs.(*plan.InstallPackages)
+		if !ok || (resume && r.j.Steps[i].Phase == phaseDone) {
+			continue
+		}
+		for _, pk := range in.Packages {
+			if _, ok := r.controls[pk.SHA256]; ok || seen[pk.SHA256] {
+				continue
+			}
+			seen[pk.SHA256] = true
+			path, err := r.artifactPath(pk.SHA256)
+			if err != nil {
+				probs = append(probs, Problem{Step: s.ID, Reason: err.Error()})
+				continue
+			}
+			jobs = append(jobs, &job{step: s.ID, pk: pk, path: path})
+		}
+	}
+	// Reading a .deb's data means decompressing all of it: the one part of
+	// preflight that costs CPU, so it is spread over the processors there
+	// are (one in a browser VM, more elsewhere). Each worker keeps its own
+	// xz decoder, whose dictionary is the memory cost.
+	workers := min(runtime.GOMAXPROCS(0), 4, len(jobs))
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dr := &debReader{}
+			for jb := range next {
+				ctrl, err := dr.control(jb.path)
+				switch {
+				case err != nil:
+				case ctrl.Package != jb.pk.Name || ctrl.Version != jb.pk.Version || ctrl.Architecture != jb.pk.Arch:
+					err = fmt.Errorf("the .deb is %s %s (%s), the plan installs %s %s (%s) from it: the bundle does not match the plan",
+						ctrl.Package, ctrl.Version, ctrl.Architecture, jb.pk.Name, jb.pk.Version, jb.pk.Arch)
+				default:
+					err = dr.checkData(jb.path)
+				}
+				if err != nil {
+					jb.prob = &Problem{Step: jb.step, Path: jb.path, Reason: err.Error()}
+					continue
+				}
+				jb.ctrl = ctrl
+			}
+		}()
+	}
+	for _, jb := range jobs {
+		next <- jb
+	}
+	close(next)
+	wg.Wait()
+	for _, jb := range jobs {
+		if jb.prob != nil {
+			probs = append(probs, *jb.prob)
+			continue
+		}
+		r.controls[jb.pk.SHA256] = jb.ctrl
+	}
+	return probs
 }

@@ -115,6 +115,8 @@ func (startService) undo(ctx context.Context, r *run, s *plan.Step, in *plan.Sta
 	return nil
 }
 
+func (startService) effects() effects { return effects{startsServices: true} }
+
 func (startService) checkUndone(ctx context.Context, r *run, s *plan.Step, in *plan.StartService, u *serviceUndo, add func(string, ...any)) {
 	st, err := r.e.opts.Services.Status(ctx, in.ServiceName)
 	if err == nil && st.Up && !u.WasUp {
@@ -253,4 +255,15 @@ func ignoreNotInstalled(err error) error {
 		return nil
 	}
 	return err
+}
+
+// plannedService reports whether an install-service step of the plan
+// installs the service.
+func (r *run) plannedService(name string) bool {
+	for _, s := range r.plan.Steps {
+		if in, ok := s.Inputs.(*plan.InstallService); ok && in.Service.Name == name {
+			return true
+		}
+	}
+	return false
 }
