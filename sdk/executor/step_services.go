@@ -40,15 +40,11 @@ type installService struct{}
 
 func (installService) prepare(ctx context.Context, r *run, s *plan.Step, in *plan.InstallService, u *serviceUndo) error {
 	name := in.Service.Name
-	prev, err := r.installedService(name)
-	if err != nil {
+	if err := u.recordInstalled(ctx, r, name); err != nil {
 		return err
 	}
-	u.Service = prev
-	if err := r.serviceState(ctx, name, u); err != nil {
-		return err
-	}
-	if prev == nil {
+	if u.Service == nil {
+		var err error
 		if u.Created, err = r.serviceDirs(name, false); err != nil {
 			return err
 		}
@@ -153,13 +149,7 @@ func (stopService) undo(ctx context.Context, r *run, s *plan.Step, in *plan.Stop
 type removeService struct{}
 
 func (removeService) prepare(ctx context.Context, r *run, s *plan.Step, in *plan.RemoveService, u *serviceUndo) error {
-	name := in.Service.Name
-	prev, err := r.installedService(name)
-	if err != nil {
-		return err
-	}
-	u.Service = prev
-	if err := r.serviceState(ctx, name, u); err != nil {
+	if err := u.recordInstalled(ctx, r, in.Service.Name); err != nil {
 		return err
 	}
 	_, running := r.supervisorPID()
@@ -220,6 +210,17 @@ func (r *run) checkRunsOwnService(s *plan.Step, name string, pf *preflight) {
 	if !pf.led.services[name] && !r.plannedService(name) {
 		pf.add(s.ID, "", "service %s: neither the state nor the plan installs it, and a plan may run only services runtimekit installed", name)
 	}
+}
+
+// recordInstalled records the service's definition as installed now (nil
+// when it is not) and whether it is enabled and up.
+func (u *serviceUndo) recordInstalled(ctx context.Context, r *run, name string) error {
+	prev, err := r.installedService(name)
+	if err != nil {
+		return err
+	}
+	u.Service = prev
+	return r.serviceState(ctx, name, u)
 }
 
 func (r *run) installedService(name string) (*state.Service, error) {
