@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -36,14 +35,7 @@ func TestVMBuildIsExecutorOnly(t *testing.T) {
 	g := testenv.ListImports(t, ".", "vm")
 	all := g.Reach()
 	for _, b := range banned {
-		var found []string
-		for dep := range all {
-			if testenv.Matches(dep, b) {
-				found = append(found, dep)
-			}
-		}
-		if len(found) > 0 {
-			sort.Strings(found)
+		if found := testenv.Found(all, b); len(found) > 0 {
 			t.Errorf("the vm build imports %s", strings.Join(found, ", "))
 		}
 	}

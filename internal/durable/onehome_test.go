@@ -4,13 +4,12 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/runtimekit/runtimekit/internal/testenv"
 )
 
 // helperName is what a copy of SyncDir or HashFile tends to be called.
@@ -24,9 +23,9 @@ var helperName = regexp.MustCompile(`(?i)^(f?sync_?dir(ectory)?(_?in)?|hash_?(fi
 // named like one may stay if it only hands its os.Root to this package
 // (the executor's file system methods do).
 func TestOneHome(t *testing.T) {
-	root := moduleRoot(t)
+	root := testenv.ModuleRoot(t)
 	self := filepath.Join(root, "internal", "durable")
-	for _, file := range goFiles(t, root) {
+	for _, file := range testenv.ModuleGoFiles(t, root) {
 		if filepath.Dir(file) == self {
 			continue
 		}
@@ -146,52 +145,4 @@ func selName(e ast.Expr) string {
 		return sel.Sel.Name
 	}
 	return ""
-}
-
-// moduleRoot is the directory holding the module's go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// goFiles lists the module's non-test Go files, leaving out testdata
-// and hidden directories.
-func goFiles(t *testing.T, root string) []string {
-	t.Helper()
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 50 {
-		t.Fatalf("found only %d Go files under %s: the walk is wrong", len(files), root)
-	}
-	return files
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -71,4 +72,31 @@ func Matches(p, pattern string) bool {
 		return strings.HasPrefix(p, pattern)
 	}
 	return p == pattern || strings.HasPrefix(p, pattern+"/")
+}
+
+// Found lists, sorted, the packages of deps that match pattern (see
+// Matches): what a dependency rule reports.
+func Found(deps map[string]bool, pattern string) []string {
+	var out []string
+	for dep := range deps {
+		if Matches(dep, pattern) {
+			out = append(out, dep)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NotStdlib lists, sorted, the packages of deps outside the standard
+// library (those whose first path element has a dot): what a leaf
+// package may not import.
+func NotStdlib(deps map[string]bool) []string {
+	var out []string
+	for dep := range deps {
+		if first, _, _ := strings.Cut(dep, "/"); strings.Contains(first, ".") {
+			out = append(out, dep)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,7 +1,6 @@
 package planner_test
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -31,14 +30,7 @@ func TestPlannerIsPure(t *testing.T) {
 	g := testenv.ListImports(t, ".")
 	all := g.Reach()
 	for _, f := range forbidden {
-		var found []string
-		for dep := range all {
-			if testenv.Matches(dep, f) {
-				found = append(found, dep)
-			}
-		}
-		if len(found) > 0 {
-			sort.Strings(found)
+		if found := testenv.Found(all, f); len(found) > 0 {
 			t.Errorf("sdk/planner imports %s (through some dependency): the planner must stay pure", strings.Join(found, ", "))
 		}
 	}

@@ -1,7 +1,6 @@
 package spec_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/runtimekit/runtimekit/internal/testenv"
@@ -11,9 +10,8 @@ import (
 // layer, the in-VM ones included, can use it.
 func TestLeaf(t *testing.T) {
 	allowed := map[string]bool{"github.com/runtimekit/runtimekit/sdk/unit": true, "github.com/runtimekit/runtimekit/sdk/diag": true}
-	for dep := range testenv.ListImports(t, ".").Reach() {
-		first, _, _ := strings.Cut(dep, "/")
-		if strings.Contains(first, ".") && !allowed[dep] {
+	for _, dep := range testenv.NotStdlib(testenv.ListImports(t, ".").Reach()) {
+		if !allowed[dep] {
 			t.Errorf("imports %s", dep)
 		}
 	}
