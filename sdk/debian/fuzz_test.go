@@ -190,6 +190,7 @@ func FuzzReadDpkgDatabase(f *testing.F) {
 	}
 	f.Add([]byte("Package: a\nPackage: b\nbad line\n continued\nStatus: x\n\n \n"), []byte("x"))
 	f.Add([]byte(" orphan\n:\nPackage: a\nArchitecture: i386\nProtected: yes\n"), []byte{})
+	f.Add([]byte("\x1f\x8b\x08Package: a\n"), []byte("\x28\xb5\x2f\xfd\nPackage: b\n")) // compressors' magic is text here
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, status, update []byte) {
 		admin := fstest.MapFS{"status": {Data: status}, "updates/0000": {Data: update}}

@@ -101,8 +101,13 @@ func NewIndex(name string, pkgs []Package) *Index {
 // ctx is checked between stanzas.
 func ReadPackages(ctx context.Context, r io.Reader, name string) (*Index, error) {
 	ix := &Index{Name: name, byName: make(map[string][]int32, 1024), Packages: make([]Package, 0, 1024)}
+	text, done, err := decompress(r, bufSizeFor(r))
+	if err != nil {
+		return nil, &ParseError{Name: name, Line: 0, Msg: "open", Err: err}
+	}
+	defer done()
 	n := 0
-	err := scanStanzas(r, name, false, func(st *stanza) error {
+	err = scanStanzas(text, name, false, func(st *stanza) error {
 		if n++; n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -304,6 +304,14 @@ Architecture: i386
 	if err != nil || len(empty.Packages) != 0 || len(empty.Journal) != 0 {
 		t.Errorf("no database: %+v, %v; want an empty one", empty, err)
 	}
+	// dpkg reads its database as text: a record cut off after bytes that
+	// happen to be gzip's magic is a record, not a broken gzip stream.
+	cut, err := ReadDpkgDatabase(context.Background(), fstest.MapFS{
+		"updates/0000": {Data: []byte("\x1f\x8b\nPackage: foo\nStatus: install ok unpacked\nVersion: 1\n")},
+	}, "/var/lib/dpkg")
+	if err != nil || len(cut.Packages) != 1 || cut.Packages[0].Name != "foo" {
+		t.Errorf("a journal record starting with gzip's magic: %+v, %v; want package foo read as text", cut, err)
+	}
 	_, err = ReadDpkgDatabase(context.Background(), fstest.MapFS{"updates/0001/x": {}}, "/var/lib/dpkg")
 	if err == nil || !strings.Contains(err.Error(), "updates journal") {
 		t.Errorf("an unreadable journal record: %v, want an error", err)

@@ -152,6 +152,18 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// bufSizeFor is the read buffer for r: 1 MiB reads a Packages index
+// fastest; a reader that says it is smaller (dpkg's database is read
+// from memory, its updates journal records are a few hundred bytes each)
+// gets one its size.
+func bufSizeFor(r io.Reader) int {
+	bufSize := 1 << 20
+	if sized, ok := r.(interface{ Size() int64 }); ok && sized.Size() < int64(bufSize) {
+		bufSize = max(int(sized.Size()), 512)
+	}
+	return bufSize
+}
+
 // decompress looks at the first bytes of r and returns a reader of the
 // decompressed text: gzip, xz, bzip2 and zstd are recognised by their
 // magic numbers, anything else is read as plain text.
@@ -204,27 +216,18 @@ const maxStanza = 16 << 20
 const maxLine = 4 << 20
 
 // scanStanzas calls fn for each paragraph of a control file, keeping only
-// the fields listed in fieldOf. name is used in errors. With lax, lines
+// the fields listed in fieldOf. r is plain text: only a Packages index
+// comes compressed (see decompress); dpkg reads its status file and
+// updates journal as text whatever their first bytes, so this does too.
+// name is used in errors. With lax, lines
 // that do not parse (a line without a field name, a continuation outside
 // a paragraph) are skipped and a repeated field replaces the earlier one,
 // instead of failing: for dpkg's own database, which must be read
 // whatever state a cut-off dpkg left it in.
 func scanStanzas(r io.Reader, name string, lax bool, fn func(*stanza) error) error {
-	// A 1 MiB buffer reads a Packages index fastest; a file that says
-	// it is smaller (dpkg's database is read from memory, its updates
-	// journal records are a few hundred bytes each) gets one its size.
-	bufSize := 1 << 20
-	if sized, ok := r.(interface{ Size() int64 }); ok && sized.Size() < int64(bufSize) {
-		bufSize = max(int(sized.Size()), 512)
-	}
-	dr, closeFn, err := decompress(r, bufSize)
-	if err != nil {
-		return &ParseError{Name: name, Line: 0, Msg: "open", Err: err}
-	}
-	defer closeFn()
-	br, ok := dr.(*bufio.Reader) // plain text: the reader decompress peeked with
+	br, ok := r.(*bufio.Reader) // the reader decompress peeked with, for plain text
 	if !ok {
-		br = bufio.NewReaderSize(dr, bufSize)
+		br = bufio.NewReaderSize(r, bufSizeFor(r))
 	}
 
 	var (
