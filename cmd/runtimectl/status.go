@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,25 +76,7 @@ func (a *app) printStatus(rep *executor.Report) {
 			b.WriteString(" (auto)")
 		}
 		b.WriteString("\n")
-		for _, s := range rt.Services {
-			switch {
-			case s.Error != "":
-				fmt.Fprintf(&b, "  service %s: %s\n", s.Name, s.Error)
-			case s.Up:
-				fmt.Fprintf(&b, "  service %s: up, pid %d, for %s\n", s.Name, s.PID, time.Duration(s.UptimeSec*float64(time.Second)))
-			case !s.Supervised && s.State != "not-installed":
-				fmt.Fprintf(&b, "  service %s: down (not supervised: is runsvdir running?)\n", s.Name)
-			default:
-				fmt.Fprintf(&b, "  service %s: %s\n", s.Name, strings.ReplaceAll(s.State, "-", " "))
-			}
-		}
-		for _, h := range rt.Health {
-			if h.Healthy {
-				fmt.Fprintf(&b, "  health %s: ok (%s, %s)\n", h.Name, h.Target, h.Took.Round(time.Millisecond))
-			} else {
-				fmt.Fprintf(&b, "  health %s: FAILING: %s: %s\n", h.Name, h.Target, h.Reason)
-			}
-		}
+		writeUnits(&b, rt.Services, rt.Health)
 		if len(rt.Ports) > 0 {
 			var ports []string
 			for _, p := range rt.Ports {
@@ -102,7 +85,46 @@ func (a *app) printStatus(rep *executor.Report) {
 			fmt.Fprintf(&b, "  ports: %s\n", strings.Join(ports, ", "))
 		}
 	}
+	for _, ap := range rep.Apps {
+		fmt.Fprintf(&b, "\napp %s (%s): release %d live on port %d; releases kept: %s\n", ap.Name, ap.Runtime, ap.Live, ap.Port, joinInts(ap.Releases))
+		writeUnits(&b, ap.Services, ap.Health)
+	}
 	io.WriteString(a.stdout, b.String())
+}
+
+// writeUnits writes the lines of a runtime's or app's services and checks.
+func writeUnits(b *strings.Builder, svcs []executor.ServiceReport, checks []executor.HealthReport) {
+	for _, s := range svcs {
+		switch {
+		case s.Error != "":
+			fmt.Fprintf(b, "  service %s: %s\n", s.Name, s.Error)
+		case s.Up:
+			fmt.Fprintf(b, "  service %s: up, pid %d, for %s", s.Name, s.PID, time.Duration(s.UptimeSec*float64(time.Second)))
+			if s.RSSKiB > 0 {
+				fmt.Fprintf(b, ", %.1f MiB resident", float64(s.RSSKiB)/1024)
+			}
+			b.WriteString("\n")
+		case !s.Supervised && s.State != "not-installed":
+			fmt.Fprintf(b, "  service %s: down (not supervised: is runsvdir running?)\n", s.Name)
+		default:
+			fmt.Fprintf(b, "  service %s: %s\n", s.Name, strings.ReplaceAll(s.State, "-", " "))
+		}
+	}
+	for _, h := range checks {
+		if h.Healthy {
+			fmt.Fprintf(b, "  health %s: ok (%s, %s)\n", h.Name, h.Target, h.Took.Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(b, "  health %s: FAILING: %s: %s\n", h.Name, h.Target, h.Reason)
+		}
+	}
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (a *app) logsCommand() *cobra.Command {

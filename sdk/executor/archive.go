@@ -27,7 +27,7 @@ type entry struct {
 	open func() (io.ReadCloser, error)
 }
 
-// extract unpacks the archive file src (format tar.gz, tar.xz or zip)
+// extract unpacks the archive file src (format tar, tar.gz, tar.xz or zip)
 // into root, dropping the first strip path components of every entry, and
 // keeping only entries that match one of the include globs (path.Match,
 // after the strip), or lie below a directory that does, when there are
@@ -45,20 +45,21 @@ func extract(ctx context.Context, root *os.Root, src, format string, strip int, 
 	}
 	x := &extractor{root: root, strip: strip, include: include, dest: dest}
 	switch format {
-	case "tar.gz", "tar.xz":
+	case "tar", "tar.gz", "tar.xz":
 		fh, err := os.Open(src)
 		if err != nil {
 			return 0, err
 		}
 		defer fh.Close()
-		var zr io.Reader
-		if format == "tar.gz" {
+		var zr io.Reader = fh
+		switch format {
+		case "tar.gz":
 			gz, err := gzip.NewReader(fh)
 			if err != nil {
 				return 0, err
 			}
 			zr = gz
-		} else {
+		case "tar.xz":
 			xr, err := xz.NewReader(fh, 0)
 			if err != nil {
 				return 0, err

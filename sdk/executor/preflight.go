@@ -216,12 +216,12 @@ func newLedger(st *state.State) ledger {
 		for _, a := range rt.Artifacts {
 			l.archives[a.Dest] = true
 		}
-		for _, svc := range rt.Services {
-			l.services[svc.Name] = true
-		}
 		for _, pk := range rt.Packages {
 			l.packages[pk.Name+":"+pk.Arch+"="+pk.Version] = pk
 		}
+	}
+	for _, svc := range st.Services() {
+		l.services[svc.Name] = true
 	}
 	return l
 }

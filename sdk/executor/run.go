@@ -174,15 +174,13 @@ func (r *run) superviseAfterRecover(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	for _, rt := range st.Runtimes {
-		if len(rt.Services) > 0 {
-			if pid, err := r.e.opts.Services.EnsureSupervisor(ctx); err != nil {
-				r.res.Warnings = append(r.res.Warnings, "start runsvdir: "+err.Error())
-			} else {
-				r.e.log.Debug("services are supervised", "runsvdir", pid)
-			}
-			return
-		}
+	if len(st.Services()) == 0 {
+		return
+	}
+	if pid, err := r.e.opts.Services.EnsureSupervisor(ctx); err != nil {
+		r.res.Warnings = append(r.res.Warnings, "start runsvdir: "+err.Error())
+	} else {
+		r.e.log.Debug("services are supervised", "runsvdir", pid)
 	}
 }
 

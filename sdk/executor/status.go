@@ -16,6 +16,7 @@ type Report struct {
 	Lineage  string          `json:"lineage"`
 	Serial   int64           `json:"serial"`
 	Runtimes []RuntimeReport `json:"runtimes"`
+	Apps     []AppReport     `json:"apps"`
 	// Interrupted describes an apply that was interrupted and not yet
 	// recovered.
 	Interrupted *Pending `json:"interrupted,omitempty"`
@@ -45,6 +46,18 @@ type RuntimeReport struct {
 	Ports    []state.Port    `json:"ports"`
 }
 
+// AppReport is one deployed app: its live release and that release's
+// processes and checks.
+type AppReport struct {
+	Name     string          `json:"name"`
+	Runtime  string          `json:"runtime"`
+	Live     int             `json:"live"`
+	Port     int             `json:"port"`
+	Releases []int           `json:"releases"`
+	Services []ServiceReport `json:"services"`
+	Health   []HealthReport  `json:"health"`
+}
+
 // ServiceReport is a service's supervision state.
 type ServiceReport struct {
 	Name       string     `json:"name"`
@@ -56,7 +69,10 @@ type ServiceReport struct {
 	Enabled    bool       `json:"enabled"`
 	Supervised bool       `json:"supervised"`
 	WantUp     bool       `json:"wantUp"`
-	Error      string     `json:"error,omitempty"`
+	// RSSKiB is the resident memory of the service's process and its
+	// descendants, when it runs.
+	RSSKiB int64  `json:"rssKiB,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // HealthReport is the outcome of one probe of a health check.
@@ -100,48 +116,67 @@ func (e *Executor) Status(ctx context.Context) (*Report, error) {
 	}
 	now := time.Now()
 	for _, rt := range st.Runtimes {
-		rr := RuntimeReport{Name: rt.Name, Version: rt.Version, Auto: rt.Auto,
-			Services: []ServiceReport{}, Health: []HealthReport{}, Ports: rt.Ports}
+		rr := RuntimeReport{Name: rt.Name, Version: rt.Version, Auto: rt.Auto, Ports: rt.Ports}
 		if rr.Ports == nil {
 			rr.Ports = []state.Port{}
 		}
-		for _, svc := range rt.Services {
-			sr := ServiceReport{Name: svc.Name, State: "not-installed"}
-			s, err := e.opts.Services.Status(ctx, svc.Name)
-			switch {
-			case errors.Is(err, service.ErrNotInstalled):
-			case err != nil:
-				sr.Error = err.Error()
-			default:
-				sr.State = string(s.State)
-				sr.Up, sr.PID, sr.Enabled, sr.Supervised, sr.WantUp = s.Up, s.PID, s.Enabled, s.Supervised, s.WantUp
-				if s.Supervised && !s.Since.IsZero() {
-					since := s.Since.UTC()
-					sr.Since = &since
-					if s.Up {
-						sr.UptimeSec = now.Sub(s.Since).Round(time.Second).Seconds()
-					}
-				}
-			}
-			if !sr.Up {
-				rep.Healthy = false
-			}
-			rr.Services = append(rr.Services, sr)
-		}
-		for _, hc := range rt.Health {
-			res, err := service.Prober{Root: e.opts.Root}.Probe(ctx, hc)
-			hr := HealthReport{Name: hc.Name, Kind: hc.Kind, Target: res.Target, Healthy: res.Healthy, Reason: res.Reason, Took: res.Took}
-			if err != nil {
-				hr.Healthy, hr.Reason = false, err.Error()
-			}
-			if !hr.Healthy {
-				rep.Healthy = false
-			}
-			rr.Health = append(rr.Health, hr)
-		}
+		rr.Services, rr.Health = e.probe(ctx, rep, now, rt.Services, rt.Health)
 		rep.Runtimes = append(rep.Runtimes, rr)
 	}
+	rep.Apps = []AppReport{}
+	for _, a := range st.Apps {
+		ar := AppReport{Name: a.Name, Runtime: a.Runtime, Live: a.Live, Port: a.Port, Releases: []int{}}
+		for _, rel := range a.Releases {
+			ar.Releases = append(ar.Releases, rel.Number)
+		}
+		ar.Services, ar.Health = e.probe(ctx, rep, now, a.Services, a.Health)
+		rep.Apps = append(rep.Apps, ar)
+	}
 	return rep, nil
+}
+
+// probe reports the services (from runit's status files) and one probe
+// of each check, marking rep unhealthy when one is down or failing.
+func (e *Executor) probe(ctx context.Context, rep *Report, now time.Time, svcs []state.Service, checks []state.HealthCheck) ([]ServiceReport, []HealthReport) {
+	srs, hrs := []ServiceReport{}, []HealthReport{}
+	for _, svc := range svcs {
+		sr := ServiceReport{Name: svc.Name, State: "not-installed"}
+		s, err := e.opts.Services.Status(ctx, svc.Name)
+		switch {
+		case errors.Is(err, service.ErrNotInstalled):
+		case err != nil:
+			sr.Error = err.Error()
+		default:
+			sr.State = string(s.State)
+			sr.Up, sr.PID, sr.Enabled, sr.Supervised, sr.WantUp = s.Up, s.PID, s.Enabled, s.Supervised, s.WantUp
+			if s.Supervised && !s.Since.IsZero() {
+				since := s.Since.UTC()
+				sr.Since = &since
+				if s.Up {
+					sr.UptimeSec = now.Sub(s.Since).Round(time.Second).Seconds()
+				}
+			}
+			if s.Up && s.PID > 0 {
+				sr.RSSKiB = service.TreeRSSKiB(s.PID)
+			}
+		}
+		if !sr.Up {
+			rep.Healthy = false
+		}
+		srs = append(srs, sr)
+	}
+	for _, hc := range checks {
+		res, err := service.Prober{Root: e.opts.Root}.Probe(ctx, hc)
+		hr := HealthReport{Name: hc.Name, Kind: hc.Kind, Target: res.Target, Healthy: res.Healthy, Reason: res.Reason, Took: res.Took}
+		if err != nil {
+			hr.Healthy, hr.Reason = false, err.Error()
+		}
+		if !hr.Healthy {
+			rep.Healthy = false
+		}
+		hrs = append(hrs, hr)
+	}
+	return srs, hrs
 }
 
 // LogPath returns the directory of a service's log (svlogd writes the

@@ -53,6 +53,7 @@ func (recordState) do(ctx context.Context, r *run, s *plan.Step, in *plan.Record
 	st.Lineage = u.Lineage
 	st.Serial = r.plan.State.Serial + 1
 	st.Runtimes = in.Runtimes
+	st.Apps = in.Apps
 	if _, err := r.fs.mkdirs(parentRel(u.Path)); err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ const (
 	ArtifactDeb     = "deb"
 	ArtifactNPM     = "npm"
 	ArtifactArchive = "archive"
+	// A release's files (a tar, named by the app and release number),
+	// and its env file (KEY='value' lines, the secrets among them).
+	ArtifactRelease = "release"
+	ArtifactEnv     = "env"
 )
 
 // Artifact is a file the plan needs from the bundle, named by SHA-256.

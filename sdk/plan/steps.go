@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/runtimekit/runtimekit/sdk/state"
+	"github.com/runtimekit/runtimekit/sdk/unit"
 )
 
 // Step kinds.
@@ -24,6 +26,9 @@ const (
 	KindRemoveService   = "remove-service"
 	KindWaitHealth      = "wait-health"
 	KindRecordState     = "record-state"
+	KindInstallRelease  = "install-release"
+	KindRemoveRelease   = "remove-release"
+	KindSwitchRelease   = "switch-release"
 )
 
 // Step is one action of the plan. Its kind is that of its inputs: a step
@@ -62,7 +67,8 @@ type Inputs interface {
 var inputTypes = []Inputs{
 	&VerifyBundle{}, &InstallPackages{}, &RemovePackages{}, &ExtractArchive{}, &RemoveArchive{},
 	&WriteFile{}, &RemoveFile{}, &InstallService{}, &StartService{}, &StopService{},
-	&RemoveService{}, &WaitHealth{}, &RecordState{},
+	&RemoveService{}, &WaitHealth{}, &RecordState{}, &InstallRelease{}, &RemoveRelease{},
+	&SwitchRelease{},
 }
 
 // Kinds lists every step kind.
@@ -150,9 +156,46 @@ type WaitHealth struct {
 	Health state.HealthCheck `json:"health"`
 }
 
-// RecordState writes the state: the runtimes after the plan.
+// RecordState writes the state: the runtimes and apps after the plan.
 type RecordState struct {
 	Runtimes []state.Runtime `json:"runtimes"`
+	Apps     []state.App     `json:"apps,omitempty"`
+}
+
+// InstallRelease puts release N of an app in place, beside the releases
+// it has: the app's user (created when missing), state.ReleaseDir (the
+// files of the bundle's release archive, and the unchanged ones linked
+// from an earlier release) and state.EnvPath (the bundle's env file). A
+// release directory that exists is never written again.
+type InstallRelease struct {
+	App     string        `json:"app"`
+	User    string        `json:"user"`
+	Release state.Release `json:"release"`
+	// Tar is the SHA-256 of the bundle's tar of the release files not
+	// linked; empty when every file is linked.
+	Tar string `json:"tar,omitempty"`
+	// Base is the earlier release Linked files come from: release path
+	// to the path of the same bytes in Base.
+	Base   int               `json:"base,omitempty"`
+	Linked map[string]string `json:"linked,omitempty"`
+}
+
+// SwitchRelease makes a started, healthy release the app's live one:
+// state.AppDir's "current" link and "live" file (what routes requests to
+// the app) name it, then Drain passes before the steps after it stop the
+// release that was live.
+type SwitchRelease struct {
+	App    string        `json:"app"`
+	Number int           `json:"number"`
+	Port   int           `json:"port"`
+	Drain  unit.Duration `json:"drain"`
+}
+
+// RemoveRelease removes a release of an app that is not live (its
+// directory and env file); the bytes stay until the apply is committed.
+type RemoveRelease struct {
+	App    string `json:"app"`
+	Number int    `json:"number"`
 }
 
 func (*VerifyBundle) Kind() string    { return KindVerifyBundle }
@@ -168,6 +211,9 @@ func (*StopService) Kind() string     { return KindStopService }
 func (*RemoveService) Kind() string   { return KindRemoveService }
 func (*WaitHealth) Kind() string      { return KindWaitHealth }
 func (*RecordState) Kind() string     { return KindRecordState }
+func (*InstallRelease) Kind() string  { return KindInstallRelease }
+func (*RemoveRelease) Kind() string   { return KindRemoveRelease }
+func (*SwitchRelease) Kind() string   { return KindSwitchRelease }
 
 func (in *VerifyBundle) Uses() []string { return in.Artifacts }
 func (in *InstallPackages) Uses() []string {
@@ -188,6 +234,17 @@ func (*StopService) Uses() []string            { return nil }
 func (*RemoveService) Uses() []string          { return nil }
 func (*WaitHealth) Uses() []string             { return nil }
 func (*RecordState) Uses() []string            { return nil }
+func (*RemoveRelease) Uses() []string          { return nil }
+func (*SwitchRelease) Uses() []string          { return nil }
+func (in *InstallRelease) Uses() []string {
+	var out []string
+	for _, sum := range []string{in.Tar, in.Release.EnvSHA256} {
+		if sum != "" {
+			out = append(out, sum)
+		}
+	}
+	return out
+}
 func (*VerifyBundle) problems() state.Problems { return nil }
 func (*StartService) problems() state.Problems { return nil }
 func (*StopService) problems() state.Problems  { return nil }
@@ -236,7 +293,58 @@ func (*RemoveService) problems() state.Problems { return nil }
 func (in *WaitHealth) problems() state.Problems { return CheckHealth(in.Health).Under("inputs/health") }
 
 func (in *RecordState) problems() state.Problems {
-	return state.CheckRuntimes(in.Runtimes).Under("inputs/runtimes")
+	ps := state.CheckRuntimes(in.Runtimes).Under("inputs/runtimes")
+	return append(ps, state.CheckApps(in.Apps).Under("inputs/apps")...)
+}
+
+func (in *InstallRelease) problems() state.Problems {
+	var ps state.Problems
+	add := func(field, value, reason string) {
+		ps = append(ps, state.Problem{Field: "inputs/" + field, Value: value, Reason: reason})
+	}
+	if why := state.CheckName(in.App); why != "" {
+		add("app", in.App, "the app name "+why)
+	}
+	if in.User == "root" || state.CheckUser(in.User) != "" {
+		add("user", in.User, "an app runs as its own user, a valid user name other than root")
+	}
+	if in.Release.Number < 1 {
+		add("release/number", fmt.Sprint(in.Release.Number), "release numbers start at 1")
+	}
+	files := map[string]state.ReleaseFile{}
+	for _, f := range in.Release.Files {
+		files[f.Path] = f
+	}
+	if len(in.Linked) > 0 && (in.Base < 1 || in.Base >= in.Release.Number) {
+		add("base", fmt.Sprint(in.Base), "linked files come from an earlier release")
+	}
+	for p, from := range in.Linked {
+		if f, ok := files[p]; !ok || f.Link != "" {
+			add("linked", p, "a linked path is a file of the release")
+		}
+		if why := state.CheckReleasePath(from); why != "" {
+			add("linked", from, "the linked file's path "+why)
+		}
+	}
+	return ps
+}
+
+func (in *SwitchRelease) problems() state.Problems {
+	var ps state.Problems
+	if why := state.CheckName(in.App); why != "" {
+		ps = append(ps, state.Problem{Field: "inputs/app", Value: in.App, Reason: "the app name " + why})
+	}
+	if in.Drain < 0 || in.Drain.Std() > 5*time.Minute {
+		ps = append(ps, state.Problem{Field: "inputs/drain", Value: in.Drain.Std().String(), Reason: "a drain is 0 to 5 minutes"})
+	}
+	return ps
+}
+
+func (in *RemoveRelease) problems() state.Problems {
+	if why := state.CheckName(in.App); why != "" {
+		return state.Problems{{Field: "inputs/app", Value: in.App, Reason: "the app name " + why}}
+	}
+	return nil
 }
 
 // stepJSON is a step as plan files hold it.

@@ -179,3 +179,37 @@ func (t *procTree) alive() []procInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].pid < out[j].pid })
 	return out
 }
+
+// TreeRSSKiB is the resident memory (VmRSS, KiB) of process pid and its
+// descendants, from /proc; 0 when pid does not run. Shared pages count
+// once per process, as top shows them.
+func TreeRSSKiB(pid int) int64 {
+	leader, err := readProc(pid)
+	if err != nil {
+		return 0
+	}
+	// No leader (pid -1 never runs): members are pid and its descendants.
+	t := &procTree{leader: procInfo{pid: -1}, members: map[int]procInfo{pid: leader}}
+	t.scan()
+	var total int64
+	for _, p := range t.members {
+		total += vmRSS(p.pid)
+	}
+	return total
+}
+
+// vmRSS reads VmRSS from /proc/PID/status (KiB); 0 for a kernel thread
+// or a process that exited.
+func vmRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

@@ -164,6 +164,9 @@ func normalize(svc unit.Service) (unit.Service, time.Duration, error) {
 	if svc.Workdir != "" && (!path.IsAbs(svc.Workdir) || strings.IndexByte(svc.Workdir, 0) >= 0) {
 		return bad("workdir %q is not an absolute path", svc.Workdir)
 	}
+	if svc.EnvFile != "" && (!path.IsAbs(svc.EnvFile) || strings.IndexByte(svc.EnvFile, 0) >= 0) {
+		return bad("env file %q is not an absolute path", svc.EnvFile)
+	}
 	for k, v := range svc.Env {
 		if !validEnvName(k) {
 			return bad("environment variable name %q is not valid", k)
@@ -293,6 +296,11 @@ func runScript(svc unit.Service) string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		b.WriteString(" \\\n  " + shellQuote(k+"="+env[k]))
+	}
+	if svc.EnvFile != "" {
+		// Read as the service's user, so that the file (the app's, mode
+		// 0600) can only ever set the environment of that user's process.
+		b.WriteString(" \\\n  /bin/sh -c 'set -a && . \"$0\" && set +a && exec \"$@\"' " + shellQuote(svc.EnvFile))
 	}
 	b.WriteString(" \\\n ")
 	for _, a := range svc.Argv {

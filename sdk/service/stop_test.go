@@ -48,3 +48,13 @@ func TestStopSupervisor(t *testing.T) {
 		t.Errorf("the pid file is left for the caller: %v", err)
 	}
 }
+
+func TestTreeRSSKiB(t *testing.T) {
+	self := TreeRSSKiB(os.Getpid())
+	if self <= 0 {
+		t.Fatalf("TreeRSSKiB(self) = %d, want the test process's resident memory", self)
+	}
+	if got := TreeRSSKiB(1 << 30); got != 0 {
+		t.Errorf("TreeRSSKiB of no process = %d, want 0", got)
+	}
+}

@@ -73,6 +73,8 @@ func (s *State) Marshal() ([]byte, error) {
 	c.FormatVersion = FormatVersion
 	c.Runtimes = append([]Runtime{}, s.Runtimes...)
 	sort.Slice(c.Runtimes, func(i, j int) bool { return c.Runtimes[i].Name < c.Runtimes[j].Name })
+	c.Apps = append([]App(nil), s.Apps...)
+	sort.Slice(c.Apps, func(i, j int) bool { return c.Apps[i].Name < c.Apps[j].Name })
 	return schema.Encode(&c)
 }
 

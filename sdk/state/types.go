@@ -21,6 +21,8 @@ type State struct {
 	// Target is the profile name the machine was planned as.
 	Target   string    `json:"target"`
 	Runtimes []Runtime `json:"runtimes"`
+	// Apps are the deployed apps (see App).
+	Apps []App `json:"apps,omitempty"`
 }
 
 // Runtime is one installed runtime and everything it owns.

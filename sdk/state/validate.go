@@ -446,7 +446,8 @@ func checkRequestPath(p string) string {
 // and within each runtime file paths, service, health check and port names;
 // every path is clean (see CheckPath). Parse, and so Load and Save, call it.
 func (s *State) Validate() error {
-	return CheckRuntimes(s.Runtimes).Under("runtimes").Err()
+	ps := CheckRuntimes(s.Runtimes).Under("runtimes")
+	return append(ps, CheckApps(s.Apps).Under("apps")...).Err()
 }
 
 // CheckRuntimes returns the problems of a list of runtimes, as State.Validate

@@ -62,7 +62,12 @@ type Service struct {
 	User    string            `json:"user"`
 	Workdir string            `json:"workdir,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
-	Restart RestartPolicy     `json:"restart"`
+	// EnvFile, if set, is an absolute path of KEY='value' lines (sh
+	// quoting) read when the service starts, after it became its user:
+	// a deployed app's environment and secrets, which the run script, the
+	// plan and the state must not carry. Its variables override Env.
+	EnvFile string        `json:"envFile,omitempty"`
+	Restart RestartPolicy `json:"restart"`
 	// StopSignal is TERM, INT, QUIT, HUP, KILL, USR1 or USR2.
 	StopSignal  string   `json:"stopSignal"`
 	StopTimeout Duration `json:"stopTimeout"`
@@ -73,7 +78,7 @@ type Service struct {
 // map is the same as none, as in their JSON.
 func (s Service) Equal(o Service) bool {
 	return s.Name == o.Name && slices.Equal(s.Argv, o.Argv) && s.User == o.User && s.Workdir == o.Workdir &&
-		maps.Equal(s.Env, o.Env) && s.Restart == o.Restart && s.StopSignal == o.StopSignal &&
+		maps.Equal(s.Env, o.Env) && s.EnvFile == o.EnvFile && s.Restart == o.Restart && s.StopSignal == o.StopSignal &&
 		s.StopTimeout == o.StopTimeout && slices.Equal(s.DependsOn, o.DependsOn)
 }
 
