@@ -223,19 +223,19 @@ func (in *InstallPackages) Uses() []string {
 	}
 	return out
 }
-func (*RemovePackages) Uses() []string         { return nil }
-func (in *ExtractArchive) Uses() []string      { return []string{in.Archive.SHA256} }
-func (*RemoveArchive) Uses() []string          { return nil }
-func (*WriteFile) Uses() []string              { return nil }
-func (*RemoveFile) Uses() []string             { return nil }
-func (*InstallService) Uses() []string         { return nil }
-func (*StartService) Uses() []string           { return nil }
-func (*StopService) Uses() []string            { return nil }
-func (*RemoveService) Uses() []string          { return nil }
-func (*WaitHealth) Uses() []string             { return nil }
-func (*RecordState) Uses() []string            { return nil }
-func (*RemoveRelease) Uses() []string          { return nil }
-func (*SwitchRelease) Uses() []string          { return nil }
+func (*RemovePackages) Uses() []string    { return nil }
+func (in *ExtractArchive) Uses() []string { return []string{in.Archive.SHA256} }
+func (*RemoveArchive) Uses() []string     { return nil }
+func (*WriteFile) Uses() []string         { return nil }
+func (*RemoveFile) Uses() []string        { return nil }
+func (*InstallService) Uses() []string    { return nil }
+func (*StartService) Uses() []string      { return nil }
+func (*StopService) Uses() []string       { return nil }
+func (*RemoveService) Uses() []string     { return nil }
+func (*WaitHealth) Uses() []string        { return nil }
+func (*RecordState) Uses() []string       { return nil }
+func (*RemoveRelease) Uses() []string     { return nil }
+func (*SwitchRelease) Uses() []string     { return nil }
 func (in *InstallRelease) Uses() []string {
 	var out []string
 	for _, sum := range []string{in.Tar, in.Release.EnvSHA256} {

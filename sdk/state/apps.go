@@ -62,9 +62,9 @@ type Release struct {
 	// RuntimeVersion is the version of the runtime it was deployed on.
 	RuntimeVersion string `json:"runtimeVersion"`
 	// Port is the port ($PORT) the release's web process listens on.
-	Port           int           `json:"port"`
-	Files          []ReleaseFile `json:"files"`
-	Processes      []Process     `json:"processes"`
+	Port      int           `json:"port"`
+	Files     []ReleaseFile `json:"files"`
+	Processes []Process     `json:"processes"`
 	// Health is the check a start of this release must pass; its port
 	// is the one the release starts on.
 	Health HealthCheck `json:"health"`
