@@ -28,6 +28,7 @@ type planFlags struct {
 	target, statePath, lockPath    string
 	bundleDir                      string
 	noAuto, cascade, dot, steps    bool
+	supervised                     bool // the runtimes added will run deployed apps
 	out                            string
 }
 
@@ -132,7 +133,7 @@ func (a *app) makePlan(ctx context.Context, f planFlags) (*plan.Plan, error) {
 	}
 	for _, s := range f.add {
 		name, constraint, _ := strings.Cut(s, "@")
-		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint})
+		req.Add = append(req.Add, planner.Add{Name: name, Constraint: constraint, Supervised: f.supervised})
 	}
 	in := planner.Input{Target: prof.Target, Base: prof.Base, State: st, Lock: l, Catalog: cat}
 	if f.bundleDir != "" {

@@ -17,6 +17,8 @@ const (
 	KindDeb     = format.KindDeb
 	KindNPM     = format.KindNPM
 	KindArchive = format.KindArchive
+	KindRelease = format.KindRelease
+	KindEnv     = format.KindEnv
 )
 
 // Directories of a bundle that hold its files.

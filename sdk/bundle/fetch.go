@@ -531,6 +531,8 @@ func (f *fetcher) sourceURL(it Item) (string, error) {
 			return "", errors.New("not in any local directory, and no npm registry is set")
 		}
 		return NPMTarballURL(f.opts.NPMRegistry, it.Name, it.Version), nil
+	case KindRelease, KindEnv:
+		return "", errors.New("an app release is made by runtimectl deploy, which writes it into the bundle: deploy again")
 	default:
 		return it.URL, nil
 	}

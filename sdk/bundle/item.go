@@ -163,6 +163,16 @@ func (it Item) BundlePath() (string, error) {
 			return "", fmt.Errorf("npm name %q version %q do not make a plain file name", it.Name, it.Version)
 		}
 		return ArtifactDir + "/" + base, nil
+	case KindRelease, KindEnv:
+		// Made by deploy, found in a local directory by this name.
+		base := "release-" + it.Name + "-" + it.Version + ".tar"
+		if it.Kind == KindEnv {
+			base = "env-" + it.Name + "-" + it.Version
+		}
+		if !safeName.MatchString(base) || strings.Contains(base, "..") {
+			return "", fmt.Errorf("app %q release %q do not make a plain file name", it.Name, it.Version)
+		}
+		return ArtifactDir + "/" + base, nil
 	case KindArchive:
 		u, err := url.Parse(it.URL)
 		if err != nil || u.Path == "" {

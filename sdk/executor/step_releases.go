@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -282,7 +283,10 @@ func (r *run) ensureAppUser(app, user string) (int, int, error) {
 		if len(old) > 0 && old[len(old)-1] != '\n' {
 			old = append(old, '\n')
 		}
-		st := fi.Sys().(*unix.Stat_t)
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return -1, -1, fmt.Errorf("%s: no owner to keep", abs(file))
+		}
 		data := append(old, add[file]+"\n"...)
 		if err := r.fs.writeAtomic(file, data, fi.Mode().Perm(), int(st.Uid), int(st.Gid)); err != nil {
 			return -1, -1, err

@@ -25,6 +25,9 @@ type Add struct {
 	// ("nextjs@^15" gives "^15"); empty accepts any.
 	Constraint string
 	Params     map[string]any
+	// Supervised says the runtime will run services it does not declare
+	// (the apps deployed on it): it needs the supervisor all the same.
+	Supervised bool
 }
 
 // Request is what the user wants changed.

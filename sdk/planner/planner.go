@@ -265,12 +265,13 @@ func (p *planning) add(ctx context.Context, a Add, by string) error {
 			"%s has no entry in the lock for target %s", a.Name, p.in.Target.Name)
 		return nil
 	}
-	if len(m.Services) > 0 && sv == nil && !p.supervisorInBase() {
+	supervised := len(m.Services) > 0 || a.Supervised
+	if supervised && sv == nil && !p.supervisorInBase() {
 		p.errorf(posOr(m, "/services"), "/services", "lock the target again: runtimectl lock adds the supervisor when a runtime has services",
 			"%s has services but the lock has no supervisor (runit) packages", a.Name)
 		return nil
 	}
-	u, err := newUnit(m, lr, sv, p.in.Target.Platform())
+	u, err := newUnit(m, lr, sv, supervised, p.in.Target.Platform())
 	if err != nil {
 		p.errorf(posOr(m, "/files"), "/files", "", "%s: %v", a.Name, err)
 		return nil

@@ -65,7 +65,7 @@ func lastSlash(s string) int {
 
 // newUnit turns an evaluated manifest into the state entry it will have once
 // installed, rendering its files and resolving port names in health checks.
-func newUnit(m *spec.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, pl spec.Platform) (*unit, error) {
+func newUnit(m *spec.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, supervised bool, pl spec.Platform) (*unit, error) {
 	u := &unit{m: m, files: map[string]plan.File{}}
 	rt := state.Runtime{Name: m.Name, Version: m.Version, MemoryMiB: m.Resources.MemoryMiB, DiskMiB: m.Resources.DiskMiB}
 	params := map[string]any{}
@@ -113,7 +113,7 @@ func newUnit(m *spec.Manifest, lr *lock.Runtime, supervisor *lock.Runtime, pl sp
 	}
 	// A runtime with services needs the supervisor: its packages count as
 	// the runtime's own, so they are removed with the last such runtime.
-	if len(m.Services) > 0 && supervisor != nil {
+	if supervised && supervisor != nil {
 		u.debs = appendMissing(u.debs, supervisor.Packages)
 	}
 	for _, p := range u.debs {

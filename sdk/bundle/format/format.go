@@ -34,6 +34,10 @@ const (
 	KindDeb     = "deb"
 	KindNPM     = lock.ArtifactNPM
 	KindArchive = lock.ArtifactArchive
+	// An app release's files (a tar) and its env file, which deploy
+	// writes into the bundle itself.
+	KindRelease = "release"
+	KindEnv     = "env"
 )
 
 // Directories of a bundle that hold its files.
