@@ -10,8 +10,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -152,21 +151,15 @@ func (t *Tree) add(rel, p string) error {
 		}
 		t.Files = append(t.Files, state.ReleaseFile{Path: rel, Mode: 0o777, Link: target})
 	case fi.Mode().IsRegular():
-		f, err := os.Open(p)
+		sum, n, err := durable.HashFile(p)
 		if err != nil {
 			return fmt.Errorf("%w (a release ships every file of the app: fix its permissions or add it to %s)", err, IgnoreFile)
-		}
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return err
 		}
 		mode := uint32(0o644)
 		if fi.Mode().Perm()&0o111 != 0 {
 			mode = 0o755
 		}
-		t.Files = append(t.Files, state.ReleaseFile{Path: rel, Mode: mode, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+		t.Files = append(t.Files, state.ReleaseFile{Path: rel, Mode: mode, Size: n, SHA256: sum})
 	default:
 		return fmt.Errorf("%s is a %s, not a file or a link: a release cannot hold it (add it to %s)", p, fi.Mode().Type(), IgnoreFile)
 	}
