@@ -211,8 +211,7 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 			return err
 		}
 	}
-	target := plan.Target{Name: prof.Name, OS: prof.Target.OS, Arch: prof.Target.Arch, DebianArch: prof.Target.DebianArch(), Release: prof.Target.Debian.Release}
-	p, err := planner.PlanDeploy(st, base, target, d)
+	p, err := planner.PlanDeploy(st, base, planTarget(prof), d)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
 	"github.com/runtimekit/runtimekit/targets"
@@ -116,18 +117,22 @@ func (a *app) runRollback(ctx context.Context, f machineFlags, name string, to i
 	if err != nil {
 		return err
 	}
-	p, err := planner.PlanRollback(st, name, to, prof.Target.Budget.MemoryMiB)
+	p, err := planner.PlanRollback(st, planTarget(prof), name, to, prof.Target.Budget.MemoryMiB)
 	if err != nil {
 		return err
 	}
-	p.Target.Name, p.Target.OS, p.Target.Arch, p.Target.DebianArch, p.Target.Release =
-		prof.Name, prof.Target.OS, prof.Target.Arch, prof.Target.DebianArch(), prof.Target.Debian.Release
 	b, err := p.Marshal()
 	if err != nil {
 		return err
 	}
 	res, err := a.executor(f, false).Apply(ctx, b)
 	return a.reportApply(res, err)
+}
+
+// planTarget is the plan's record of a target profile.
+func planTarget(prof *targets.Profile) plan.Target {
+	t := prof.Target
+	return plan.Target{Name: prof.Name, OS: t.OS, Arch: t.Arch, DebianArch: t.DebianArch(), Release: t.Debian.Release}
 }
 
 // machineState reads the state of the machine at --root.

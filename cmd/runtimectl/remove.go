@@ -20,18 +20,28 @@ import (
 func (a *app) removeCommand() *cobra.Command {
 	var f machineFlags
 	var cascade bool
+	var apps []string
 	cmd := &cobra.Command{
-		Use:   "remove NAME...",
+		Use:   "remove NAME... | --app APP",
 		Short: "Remove runtimes from this machine: plan and apply in one",
 		Long: "remove plans the removal of the named runtimes against this machine's state (with\n" +
 			"the lock shipped for its target) and applies that plan at once. Packages that other\n" +
 			"runtimes or the base system need stay; files the user changed are kept.",
-		Example: "  runtimectl remove node",
-		Args:    cobra.MinimumNArgs(1),
+		Example: "  runtimectl remove node\n  runtimectl remove --app shop",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 0) == (len(apps) == 0) {
+				return errors.New("give runtimes to remove, or --app APP, not both")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(apps) > 0 {
+				return a.runRemoveApps(cmd.Context(), f, apps)
+			}
 			return a.runRemove(cmd.Context(), f, args, cascade)
 		},
 	}
+	cmd.Flags().StringArrayVar(&apps, "app", nil, "remove a deployed app: its processes, releases and env files (repeatable)")
 	f.register(cmd, "a bundle to reinstall removed packages from should the removal be rolled back")
 	cmd.Flags().BoolVar(&cascade, "cascade", false, "also remove runtimes that require a removed one")
 	return cmd
@@ -79,6 +89,34 @@ func (a *app) runRemove(ctx context.Context, f machineFlags, names []string, cas
 	}
 	res, err := a.executor(f, false).Apply(ctx, b)
 	return a.reportApply(res, err)
+}
+
+// runRemoveApps takes deployed apps offline and removes them, one plan
+// each.
+func (a *app) runRemoveApps(ctx context.Context, f machineFlags, names []string) error {
+	for _, name := range names {
+		st, err := a.machineState(f)
+		if err != nil {
+			return err
+		}
+		prof, err := targets.Load(ctx, st.Target)
+		if err != nil {
+			return err
+		}
+		p, err := planner.PlanRemoveApp(st, planTarget(prof), name)
+		if err != nil {
+			return err
+		}
+		b, err := p.Marshal()
+		if err != nil {
+			return err
+		}
+		res, err := a.executor(f, false).Apply(ctx, b)
+		if err := a.reportApply(res, err); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reportDiagnostics prints diagnostics (stderr, or JSON on stdout) and

@@ -131,12 +131,17 @@ func (a *app) logsCommand() *cobra.Command {
 	var root string
 	var lines int
 	cmd := &cobra.Command{
-		Use:   "logs SERVICE",
-		Short: "Show the end of a service's log",
-		Long:  "logs prints the last lines of the service's current log file, as svlogd writes it\n(each line stamped with the time it was logged).",
+		Use:   "logs SERVICE|APP",
+		Short: "Show the end of a service's log, or of a deployed app's web process",
+		Long:  "logs prints the last lines of the service's current log file, as svlogd writes it\n(each line stamped with the time it was logged). Given a deployed app, it shows the\nlog of its live release's web process.",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			if st, _, err := state.Load(filepath.Join(root, state.DefaultPath)); err == nil {
+				if ap, ok := st.App(name); ok && len(ap.Services) > 0 {
+					name = ap.Services[0].Name
+				}
+			}
 			if err := checkServiceName(name); err != nil {
 				return err
 			}

@@ -436,6 +436,13 @@ func (switchRelease) prepare(ctx context.Context, r *run, s *plan.Step, in *plan
 // replaced in one rename), then lets requests already sent to the
 // release that was live finish for the drain time.
 func (switchRelease) do(ctx context.Context, r *run, s *plan.Step, in *plan.SwitchRelease, u *switchUndo) error {
+	if in.Number == 0 {
+		// The app goes offline: nothing is live.
+		if err := r.fs.remove(u.Live); err != nil {
+			return err
+		}
+		return r.fs.remove(u.Current)
+	}
 	live, err := json.Marshal(LiveFile{Release: in.Number, Port: in.Port})
 	if err != nil {
 		return err

@@ -180,7 +180,8 @@ type InstallRelease struct {
 	Linked map[string]string `json:"linked,omitempty"`
 }
 
-// SwitchRelease makes a started, healthy release the app's live one:
+// SwitchRelease makes a started, healthy release the app's live one
+// (Number 0: none, the app goes offline):
 // state.AppDir's "current" link and "live" file (what routes requests to
 // the app) name it, then Drain passes before the steps after it stop the
 // release that was live.

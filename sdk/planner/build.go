@@ -291,7 +291,7 @@ func (p *planning) build() *plan.Plan {
 		for _, s := range b.plan.Steps {
 			all = append(all, s.ID)
 		}
-		b.add(plan.Step{ID: "record-state", Needs: all, Inputs: &plan.RecordState{Runtimes: after}})
+		b.add(plan.Step{ID: "record-state", Needs: all, Inputs: &plan.RecordState{Runtimes: after, Apps: p.cur.Apps}})
 	}
 	out.Summary = p.summary(added, removed, install, remove, after)
 	return out

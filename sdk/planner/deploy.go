@@ -188,7 +188,7 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 // PlanRollback returns the plan that makes kept release n of the app live
 // again, started beside the live one and switched to once healthy. It
 // needs no bundle: the release's files and env file are on the machine.
-func PlanRollback(cur *state.State, app string, n, budgetMiB int) (*plan.Plan, error) {
+func PlanRollback(cur *state.State, target plan.Target, app string, n, budgetMiB int) (*plan.Plan, error) {
 	i := slices.IndexFunc(cur.Apps, func(a state.App) bool { return a.Name == app })
 	if i < 0 {
 		return nil, fmt.Errorf("no app %s is deployed (runtimectl status lists the apps)", app)
@@ -205,7 +205,7 @@ func PlanRollback(cur *state.State, app string, n, budgetMiB int) (*plan.Plan, e
 	if n == a.Live {
 		return nil, fmt.Errorf("release %d of %s is live already", n, app)
 	}
-	out := &plan.Plan{FormatVersion: plan.FormatVersion, Target: plan.Target{Name: cur.Target},
+	out := &plan.Plan{FormatVersion: plan.FormatVersion, Target: target,
 		State: plan.StateRef{Lineage: cur.Lineage, Serial: cur.Serial}, Artifacts: []plan.Artifact{}, Steps: []plan.Step{}}
 	b := &stepBuilder{plan: out}
 	if err := startRelease(b, &a, *rel, "", budgetMiB, budgetUsed(cur.Runtimes, cur.Apps, a.Name)); err != nil {
@@ -389,4 +389,32 @@ func allIDs(p *plan.Plan) []string {
 		ids = append(ids, s.ID)
 	}
 	return ids
+}
+
+// PlanRemoveApp returns the plan that removes a deployed app: its
+// processes stopped and removed, every kept release and env file removed,
+// the state without it. Its user stays (files it wrote elsewhere may
+// still be its), as adduser's --system users do.
+func PlanRemoveApp(cur *state.State, target plan.Target, app string) (*plan.Plan, error) {
+	i := slices.IndexFunc(cur.Apps, func(a state.App) bool { return a.Name == app })
+	if i < 0 {
+		return nil, fmt.Errorf("no app %s is deployed (runtimectl status lists the apps)", app)
+	}
+	a := cur.Apps[i]
+	out := &plan.Plan{FormatVersion: plan.FormatVersion, Target: target,
+		State: plan.StateRef{Lineage: cur.Lineage, Serial: cur.Serial}, Artifacts: []plan.Artifact{}, Steps: []plan.Step{}}
+	b := &stepBuilder{plan: out}
+	off := "switch-release:" + a.Name + "/0"
+	b.add(plan.Step{ID: off, Inputs: &plan.SwitchRelease{App: a.Name, Number: 0, Port: 0}})
+	for _, s := range a.Services {
+		b.add(plan.Step{ID: "stop-service:" + s.Name, Needs: []string{off}, Inputs: &plan.StopService{ServiceName: s.Name}})
+		b.add(plan.Step{ID: "remove-service:" + s.Name, Needs: []string{"stop-service:" + s.Name}, Inputs: &plan.RemoveService{Service: s}})
+	}
+	for _, r := range a.Releases {
+		b.add(plan.Step{ID: "remove-release:" + a.Name + "/" + strconv.Itoa(r.Number), Needs: b.ofKinds(plan.KindRemoveService),
+			Inputs: &plan.RemoveRelease{App: a.Name, Number: r.Number}})
+	}
+	apps := slices.Delete(slices.Clone(cur.Apps), i, i+1)
+	b.add(plan.Step{ID: "record-state", Needs: allIDs(out), Inputs: &plan.RecordState{Runtimes: cur.Runtimes, Apps: apps}})
+	return out, nil
 }

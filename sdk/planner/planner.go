@@ -114,6 +114,14 @@ func (p *planning) resolve(ctx context.Context) error {
 		}
 	}
 
+	// A runtime an app is deployed on stays until the app goes.
+	for _, a := range p.cur.Apps {
+		if remove[a.Runtime] {
+			p.errorf(cliPos, "", "remove the app first: runtimectl remove --app "+a.Name,
+				"cannot remove %s: app %s is deployed on it", a.Runtime, a.Name)
+		}
+	}
+
 	for _, a := range p.req.Add {
 		if err := p.add(ctx, a, ""); err != nil {
 			return err
