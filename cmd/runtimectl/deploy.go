@@ -163,11 +163,16 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 
 	// The release's files: the app directory, node_modules built for
 	// the target when a package-lock.json says how.
+	work, err := os.MkdirTemp("", "runtimekit-deploy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
 	tree, err := release.Walk(dir, nil)
 	if err != nil {
 		return err
 	}
-	if err := buildDeps(ctx, a, dir, tree, f.allow); err != nil {
+	if err := buildDeps(ctx, a, dir, tree, f.allow, work); err != nil {
 		return err
 	}
 	prev := planner.Newest(st, name)
@@ -184,11 +189,6 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		}
 	}
 	sort.Strings(d.Env)
-	work, err := os.MkdirTemp("", "runtimekit-deploy-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
 	n := 1
 	if ap, ok := st.App(name); ok && len(ap.Releases) > 0 {
 		n = ap.Releases[len(ap.Releases)-1].Number + 1

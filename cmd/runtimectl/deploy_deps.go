@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -15,16 +14,12 @@ import (
 
 // buildDeps adds to the release the dependencies built on this machine
 // for the target: a Node.js app's node_modules, from its package-lock.json
-// (npm ci for linux/ia32, no script run; see sdk/appdeps/npmdeps).
-func buildDeps(ctx context.Context, a *app, dir string, tree *release.Tree, allow []string) error {
+// (npm ci for linux/ia32, no script run; see sdk/appdeps/npmdeps), built
+// in work, which must outlive the tree's use.
+func buildDeps(ctx context.Context, a *app, dir string, tree *release.Tree, allow []string, work string) error {
 	if !npmdeps.Needed(dir) {
 		return nil
 	}
-	work, err := os.MkdirTemp("", "runtimekit-npm-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
 	cache, err := a.bundleCacheDir()
 	if err != nil {
 		return err
@@ -33,10 +28,11 @@ func buildDeps(ctx context.Context, a *app, dir string, tree *release.Tree, allo
 	if a.verbose {
 		opts.Stderr = a.stderr
 	}
-	if _, err := npmdeps.Install(ctx, dir, work, opts); err != nil {
+	npmDir := filepath.Join(work, "npm")
+	if _, err := npmdeps.Install(ctx, dir, npmDir, opts); err != nil {
 		return err
 	}
-	return tree.AddTree("node_modules", filepath.Join(work, "node_modules"))
+	return tree.AddTree("node_modules", filepath.Join(npmDir, "node_modules"))
 }
 
 func nonZero(d unit.Duration, def time.Duration) unit.Duration {

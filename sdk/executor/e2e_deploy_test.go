@@ -2,7 +2,9 @@ package executor_test
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/runtimekit/runtimekit/internal/testenv"
 	"github.com/runtimekit/runtimekit/sdk/bundle"
+	"github.com/runtimekit/runtimekit/sdk/executor"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -46,70 +50,9 @@ http.createServer((req, res) => {
 // build's `rollback`. The app runs as its own user, its env file is 0600
 // and that user's, and the secret's value is in no plan and no state.
 func TestE2EDeployReleases(t *testing.T) {
-	testenv.RequireE2E(t)
-	testenv.RequireRoot(t)
-	testenv.RequireTools(t, "unshare", "nsenter", "chroot", "ip", "cp", "debootstrap", "go")
-	base := testenv.Rootfs(t, "bookworm", "i386", "minbase")
-	tl := buildTools(t)
-	work := t.TempDir()
-	app := filepath.Join(work, "hello")
-	if err := os.Mkdir(app, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	const secret = "s3cr3t-value-never-printed"
-	secretFile := filepath.Join(work, "token")
-	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	deploy := func(n int, stateFile string) (planFile, bundleDir, out string) {
-		t.Helper()
-		planFile = filepath.Join(work, "plan"+strconv.Itoa(n)+".json")
-		bundleDir = filepath.Join(work, "bundle"+strconv.Itoa(n))
-		args := []string{"deploy", app, "-e", "GREETING=hi", "--secret", "TOKEN=@" + secretFile, "-o", planFile, "--bundle", bundleDir}
-		if stateFile != "" {
-			args = append(args, "--state", stateFile)
-		}
-		out, err := tl.runHost(args...)
-		t.Logf("runtimectl deploy (release %d):\n%s", n, out)
-		if err != nil {
-			t.Fatalf("deploy: %v", err)
-		}
-		b, err := os.ReadFile(planFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(b), secret) {
-			t.Fatalf("the plan of release %d holds the secret's value", n)
-		}
-		return planFile, bundleDir, out
-	}
-	saveState := func(v *vm) string {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(v.root, state.DefaultPath))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(b), secret) {
-			t.Fatal("the state holds the secret's value")
-		}
-		p := filepath.Join(work, "state.json")
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	get := func(v *vm, want string) {
-		t.Helper()
-		st := v.state()
-		a, ok := st.App("hello")
-		if !ok {
-			t.Fatalf("the state records no app hello: %+v", st)
-		}
-		got := v.mustExec("/httpget", "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/")
-		if !strings.HasPrefix(got, "200\n") || !strings.Contains(got, want) {
-			t.Fatalf("GET / of the live release %d (port %d): %q, want %q", a.Live, a.Port, got, want)
-		}
-	}
+	d := newDeployer(t, "hello")
+	base, tl, app, secret := d.base, d.tl, d.app, d.secret
+	deploy, saveState, get := d.deploy, d.saveState, d.get
 
 	// Release 1, with node.
 	helloApp(t, app, "v1")
@@ -144,7 +87,40 @@ func TestE2EDeployReleases(t *testing.T) {
 	if n := releaseTarFiles(t, bundle2); len(n) != 1 || n[0] != "server.js" {
 		t.Errorf("the bundle of a one-file change carries %v, want [server.js]", n)
 	}
+	// Requests sent all through the redeploy, each to the port the app's
+	// live file names at that moment, all succeed.
+	stop := make(chan struct{})
+	var sent, failed int
+	var failures []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var live executor.LiveFile
+			b, err := os.ReadFile(filepath.Join(v.root, strings.TrimPrefix(state.AppDir("hello"), "/"), "live"))
+			if err == nil {
+				err = json.Unmarshal(b, &live)
+			}
+			sent++
+			out, _, err2 := v.exec("/httpget", "http://127.0.0.1:"+strconv.Itoa(live.Port)+"/")
+			if err != nil || err2 != nil || !strings.HasPrefix(out, "200\n") {
+				failed++
+				failures = append(failures, fmt.Sprintf("port %d: %v %v %q", live.Port, err, err2, out))
+			}
+		}
+	}()
 	v.apply(plan2, bundle2)
+	close(stop)
+	<-done
+	t.Logf("%d requests during the redeploy, %d failed", sent, failed)
+	if failed > 0 || sent < 5 {
+		t.Errorf("%d of %d requests during the redeploy failed: %v", failed, sent, failures)
+	}
 	get(v, "hello v2 hi")
 
 	// Release 3 cannot start: release 2 stays live, release 3 is gone.
@@ -157,10 +133,22 @@ func TestE2EDeployReleases(t *testing.T) {
 	if err == nil {
 		t.Fatal("the apply of a release that cannot start succeeded")
 	}
+	if !strings.Contains(errOut, "boom: the app refuses to start") {
+		t.Errorf("the failed apply does not show the app's own last log lines")
+	}
 	get(v, "hello v2 hi")
 	if v.exists(strings.TrimPrefix(state.ReleaseDir("hello", 3), "/")) {
 		t.Errorf("release 3's directory is left after the rollback")
 	}
+	if logs := v.mustExec("/runtimectl", "logs", "hello"); strings.Contains(logs, "boom") {
+		t.Errorf("logs hello shows release 3's log, not the live release's:\n%s", logs)
+	}
+
+	// A closed tab: every process dies; recover brings the app back.
+	v.reboot()
+	v.mustExec("/runtimectl", "recover")
+	waitHTTP(t, v, "http://127.0.0.1:"+strconv.Itoa(mustApp(t, v, "hello").Port)+"/")
+	get(v, "hello v2 hi")
 
 	// Back to release 1, with the vm build.
 	v.put(buildVMRuntimectl(t), "runtimectl")
@@ -170,8 +158,131 @@ func TestE2EDeployReleases(t *testing.T) {
 		t.Fatalf("rollback: %v", err)
 	}
 	get(v, "hello v1 hi")
-	t.Logf("releases:\n%s", v.mustExec("/runtimectl", "releases", "hello"))
+	rels := v.mustExec("/runtimectl", "releases", "hello")
+	t.Logf("releases:\n%s", rels)
+	if !strings.Contains(rels, "* v1 ") || !strings.Contains(rels, "  v2 ") || strings.Contains(rels, "v3") {
+		t.Errorf("releases does not list v1 live and v2 kept")
+	}
 	t.Logf("status:\n%s", v.mustExec("/runtimectl", "status"))
+
+	// Removed: offline, its processes and releases gone; node stays.
+	a = mustApp(t, v, "hello")
+	out, errOut, err = v.exec("/runtimectl", "remove", "--app", "hello")
+	t.Logf("remove --app hello:\n%s%s", errOut, out)
+	if err != nil {
+		t.Fatalf("remove --app: %v", err)
+	}
+	if _, ok := v.state().App("hello"); ok {
+		t.Error("the state still records app hello")
+	}
+	for _, p := range []string{"releases/1", "releases/2", "env/1", "env/2", "current", "live"} {
+		if v.exists(strings.TrimPrefix(state.AppDir("hello"), "/") + "/" + p) {
+			t.Errorf("%s of app hello is left", p)
+		}
+	}
+	if _, _, err := v.exec("/httpget", "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/"); err == nil {
+		t.Error("the app still answers after its removal")
+	}
+	if stateRuntime(v.state(), "node") == nil {
+		t.Error("node went with the app")
+	}
+}
+
+// mustApp is the VM's state record of an app.
+func mustApp(t *testing.T, v *vm, name string) *state.App {
+	t.Helper()
+	a, ok := v.state().App(name)
+	if !ok {
+		t.Fatalf("the state records no app %s", name)
+	}
+	return a
+}
+
+const deploySecret = "s3cr3t-value-never-printed"
+
+// deployer deploys an app directory from the host's runtimectl, with an
+// env variable and a secret, and checks what it writes.
+type deployer struct {
+	t                  *testing.T
+	base, app          string
+	name, work         string
+	secret, secretFile string
+	tl                 *tools
+}
+
+func newDeployer(t *testing.T, name string) *deployer {
+	testenv.RequireE2E(t)
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "unshare", "nsenter", "chroot", "ip", "cp", "debootstrap", "go")
+	d := &deployer{t: t, base: testenv.Rootfs(t, "bookworm", "i386", "minbase"), tl: buildTools(t), work: t.TempDir(), name: name, secret: deploySecret}
+	d.app = filepath.Join(d.work, name)
+	if err := os.Mkdir(d.app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.secretFile = filepath.Join(d.work, "token")
+	if err := os.WriteFile(d.secretFile, []byte(d.secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// deploy plans release n (against stateFile, when given) into planN.json
+// and bundleN, and checks the plan does not hold the secret.
+func (d *deployer) deploy(n int, stateFile string) (planFile, bundleDir, out string) {
+	t := d.t
+	t.Helper()
+	planFile = filepath.Join(d.work, "plan"+strconv.Itoa(n)+".json")
+	bundleDir = filepath.Join(d.work, "bundle"+strconv.Itoa(n))
+	args := []string{"deploy", d.app, "-e", "GREETING=hi", "--secret", "TOKEN=@" + d.secretFile, "-o", planFile, "--bundle", bundleDir}
+	if stateFile != "" {
+		args = append(args, "--state", stateFile)
+	}
+	out, err := d.tl.runHost(args...)
+	t.Logf("runtimectl deploy (release %d):\n%s", n, out)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	b, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), d.secret) {
+		t.Fatalf("the plan of release %d holds the secret's value", n)
+	}
+	return planFile, bundleDir, out
+}
+
+// saveState copies the VM's state out, as a user passes it to deploy.
+func (d *deployer) saveState(v *vm) string {
+	t := d.t
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(v.root, state.DefaultPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), d.secret) {
+		t.Fatal("the state holds the secret's value")
+	}
+	p := filepath.Join(d.work, "state.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// get checks that the app's live release answers GET / with want.
+func (d *deployer) get(v *vm, want string) {
+	t := v.t
+	t.Helper()
+	st := v.state()
+	a, ok := st.App(d.name)
+	if !ok {
+		t.Fatalf("the state records no app %s: %+v", d.name, st)
+	}
+	got := v.mustExec("/httpget", "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/")
+	if !strings.HasPrefix(got, "200\n") || !strings.Contains(got, want) {
+		t.Fatalf("GET / of the live release %d (port %d): %q, want %q", a.Live, a.Port, got, want)
+	}
 }
 
 // releaseTarFiles lists the regular files of the release tar in a bundle.
@@ -206,4 +317,107 @@ func releaseTarFiles(t *testing.T, dir string) []string {
 		}
 	}
 	return names
+}
+
+// TestE2EDeployExpress deploys examples/express: its node_modules are
+// built on the host from package-lock.json for linux/ia32 (express has
+// nested dependencies and mime a bin link), shipped in the release, and
+// the app answers in the i386 root with nothing fetched there.
+func TestE2EDeployExpress(t *testing.T) {
+	testenv.RequireTools(t, "npm")
+	d := newDeployer(t, "express")
+	if err := os.CopyFS(d.app, os.DirFS("../../examples/express")); err != nil {
+		t.Fatal(err)
+	}
+	planFile, bundleDir, _ := d.deploy(1, "")
+	v := startVM(t, d.base, d.tl)
+	v.apply(planFile, bundleDir)
+	d.get(v, "hello from express: ")
+	rel := strings.TrimPrefix(state.ReleaseDir("express", 1), "/")
+	if target, err := os.Readlink(filepath.Join(v.root, rel, "node_modules/.bin/mime")); err != nil || filepath.IsAbs(target) {
+		t.Errorf("node_modules/.bin/mime in the release: %q, %v; want a relative link", target, err)
+	}
+	nested, _ := filepath.Glob(filepath.Join(v.root, rel, "node_modules/*/node_modules/*/package.json"))
+	if len(nested) == 0 {
+		t.Error("the release has no nested dependency")
+	}
+	if out := v.mustExec("/runtimectl", "status"); !strings.Contains(out, "app express (node): release 1 live") || !strings.Contains(out, "MiB resident") {
+		t.Errorf("status does not show the app with its memory:\n%s", out)
+	}
+}
+
+// TestE2EDeployCrashPoints kills runtimectl at every step boundary of a
+// redeploy (release 2 over a live release 1) and recovers, every other
+// time after a reboot: release 1 is live again, answering, with release 2
+// nowhere, the state as before; a crash after the last step finishes the
+// redeploy instead.
+func TestE2EDeployCrashPoints(t *testing.T) {
+	d := newDeployer(t, "hello")
+	helloApp(t, d.app, "v1")
+	plan1, bundle1, _ := d.deploy(1, "")
+	v := startVM(t, d.base, d.tl)
+	v.apply(plan1, bundle1)
+	helloApp(t, d.app, "v2")
+	plan2, bundle2, _ := d.deploy(2, d.saveState(v))
+	b, err := os.ReadFile(plan2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.put(plan2, "plan.json")
+	v.put(bundle2, "bundle")
+	before := v.state()
+	var cases []crashCase
+	last := p.Steps[len(p.Steps)-1].ID
+	for _, s := range p.Steps {
+		for _, ph := range []string{"before", "after", "done"} {
+			c := crashCase{at: s.ID + ":" + ph, reboot: len(cases)%2 == 1, after: s.ID == last && ph == "done"}
+			cases = append(cases, c)
+		}
+	}
+	parent := t
+	for _, c := range cases {
+		ok := t.Run(c.name(), func(t *testing.T) {
+			defer v.in(t)()
+			out, errOut, err := v.exec("env", "RUNTIMEKIT_CRASH_AT="+c.at, "/runtimectl", "apply", "/plan.json", "--bundle", "/bundle")
+			if !killed(err) {
+				t.Fatalf("apply with RUNTIMEKIT_CRASH_AT=%s: want a SIGKILL, got %v\n%s%s", c.at, err, out, errOut)
+			}
+			if c.reboot {
+				// The VM outlives the subtest: its cleanup is the parent's.
+				restore := v.in(parent)
+				v.reboot()
+				restore()
+			}
+			out, errOut, err = v.exec("/runtimectl", "recover")
+			if err != nil {
+				t.Fatalf("recover: %v\n%s%s", err, errOut, out)
+			}
+			a := mustApp(t, v, "hello")
+			waitHTTP(t, v, "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/")
+			if c.after {
+				d.get(v, "hello v2 hi")
+				return
+			}
+			d.get(v, "hello v1 hi")
+			st := v.state()
+			if st.Serial != before.Serial || a.Live != 1 || len(a.Releases) != 1 {
+				t.Errorf("after the rollback: serial %d (want %d), live %d, releases %d", st.Serial, before.Serial, a.Live, len(a.Releases))
+			}
+			for _, p := range []string{state.ReleaseDir("hello", 2), state.EnvPath("hello", 2), "/etc/runtimekit/sv/hello-web-r2"} {
+				if v.exists(strings.TrimPrefix(p, "/")) {
+					t.Errorf("%s is left after the rollback", p)
+				}
+			}
+			if link, _ := os.Readlink(filepath.Join(v.root, strings.TrimPrefix(state.AppDir("hello"), "/"), "current")); link != "releases/1" {
+				t.Errorf("current links to %q after the rollback, want releases/1", link)
+			}
+		})
+		if !ok {
+			break
+		}
+	}
 }
