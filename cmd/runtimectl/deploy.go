@@ -21,6 +21,7 @@ import (
 
 	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/sdk/host"
+	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/release"
@@ -175,11 +176,17 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	if err := buildDeps(ctx, a, dir, tree, f.allow, work); err != nil {
 		return err
 	}
+	var pkgs []lock.Package
+	if slices.ContainsFunc(m.Provides, func(c spec.Capability) bool { return c.Name == "python" }) {
+		if pkgs, err = a.appPackages(ctx, dir, prof, st, base); err != nil {
+			return err
+		}
+	}
 	prev := planner.Newest(st, name)
 	linked, fresh := planner.Link(prev, tree.Files)
 	d := planner.Deploy{App: name, Runtime: runtime, RuntimeVersion: m.Version, Processes: procs, Health: health,
 		Files: tree.Files, Linked: linked, Keep: f.keep, MemoryMiB: max(m.Resources.MemoryMiB, 32),
-		BudgetMiB: prof.Target.Budget.MemoryMiB, Created: time.Now(), Secrets: secretKeys}
+		BudgetMiB: prof.Target.Budget.MemoryMiB, Created: time.Now(), Secrets: secretKeys, Packages: pkgs}
 	if prev != nil && len(linked) > 0 {
 		d.Base = prev.Number
 	}

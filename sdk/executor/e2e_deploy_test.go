@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -418,6 +419,78 @@ func TestE2EDeployCrashPoints(t *testing.T) {
 		})
 		if !ok {
 			break
+		}
+	}
+}
+
+// TestE2EDeployFlask deploys examples/flask: flask comes from Debian's
+// python3-flask (with what it depends on), resolved on the host into the
+// plan, and the app answers in the i386 root; removing the app removes
+// those packages and keeps python.
+func TestE2EDeployFlask(t *testing.T) {
+	d := newDeployer(t, "flask")
+	if err := os.CopyFS(d.app, os.DirFS("../../examples/flask")); err != nil {
+		t.Fatal(err)
+	}
+	planFile, bundleDir, out := d.deploy(1, "")
+	if !strings.Contains(out, "python3-flask") {
+		t.Errorf("deploy does not say it installs python3-flask:\n%s", out)
+	}
+	v := startVM(t, d.base, d.tl)
+	v.apply(planFile, bundleDir)
+	d.get(v, "hello from flask")
+	a := mustApp(t, v, "flask")
+	if !slices.ContainsFunc(a.Packages, func(p state.Package) bool { return p.Name == "python3-flask" }) {
+		t.Errorf("the state does not record python3-flask as the app's: %+v", a.Packages)
+	}
+	if _, errOut, err := v.exec("/runtimectl", "remove", "--app", "flask"); err != nil {
+		t.Fatalf("remove --app flask: %v\n%s", err, errOut)
+	}
+	if pk := v.packages(); strings.Contains(pk, "python3-flask") || !strings.Contains(pk, "python3.11") {
+		t.Errorf("after remove --app: python3-flask should be gone and python kept:\n%s", pk)
+	}
+}
+
+// TestE2EDeployRefusals: a package-lock.json with native addons and a
+// requirements.txt naming what Debian does not package are each refused
+// before anything is written, naming the packages.
+func TestE2EDeployRefusals(t *testing.T) {
+	testenv.RequireTools(t, "npm")
+	d := newDeployer(t, "refused")
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(d.app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lockJSON, err := os.ReadFile("../../sdk/appdeps/npmdeps/testdata/scripts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("package.json", `{"name": "app", "version": "2.3.4", "dependencies": {"bcrypt": "^5.1.1"}}`)
+	write("package-lock.json", string(lockJSON))
+	write("server.js", "")
+	planFile, bundleDir := filepath.Join(d.work, "plan.json"), filepath.Join(d.work, "bundle")
+	out, err := d.tl.runHost("deploy", d.app, "-o", planFile, "--bundle", bundleDir)
+	if err == nil || !strings.Contains(out, "bcrypt") || !strings.Contains(out, "install script") {
+		t.Errorf("deploy of an app with a native addon: %v\n%s", err, out)
+	}
+	for _, p := range []string{planFile, bundleDir} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s written by a refused deploy", p)
+		}
+	}
+	for _, f := range []string{"package.json", "package-lock.json", "server.js"} {
+		os.Remove(filepath.Join(d.app, f))
+	}
+	write("app.py", "")
+	write("requirements.txt", "flask>=2.2\nno-such-module-xyz>=1\n")
+	out, err = d.tl.runHost("deploy", d.app, "-o", planFile, "--bundle", bundleDir)
+	if err == nil || !strings.Contains(out, "no-such-module-xyz") || strings.Contains(out, "flask>=2.2:") {
+		t.Errorf("deploy of an app needing what Debian lacks: %v\n%s", err, out)
+	}
+	for _, p := range []string{planFile, bundleDir} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s written by a refused deploy", p)
 		}
 	}
 }

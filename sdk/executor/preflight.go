@@ -223,6 +223,11 @@ func newLedger(st *state.State) ledger {
 	for _, svc := range st.Services() {
 		l.services[svc.Name] = true
 	}
+	for _, a := range st.Apps {
+		for _, pk := range a.Packages {
+			l.packages[pk.Name+":"+pk.Arch+"="+pk.Version] = pk
+		}
+	}
 	return l
 }
 

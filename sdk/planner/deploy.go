@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/state"
 	u "github.com/runtimekit/runtimekit/sdk/unit"
@@ -40,6 +41,10 @@ type Deploy struct {
 	Secrets   []string
 	EnvSHA256 string
 	EnvSize   int64
+	// Packages are Debian packages the app itself needs (a Python app's
+	// modules), resolved on the host in install order, beyond the base
+	// system and the runtime's.
+	Packages []lock.Package
 	// Keep is how many releases stay (0: state.DefaultKeep).
 	Keep      int
 	MemoryMiB int
@@ -157,6 +162,10 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 	rel.Port = freePort(a)
 	rel.Digest = releaseDigest(rel)
 	b := &stepBuilder{plan: out}
+	for _, q := range d.Packages {
+		out.Artifacts = append(out.Artifacts, plan.Artifact{Kind: plan.ArtifactDeb, Name: q.Name, Version: q.Version, Arch: q.Arch,
+			Filename: q.Filename, SHA256: q.SHA256, Size: q.Size})
+	}
 	for _, x := range []struct {
 		kind, sum string
 		size      int64
@@ -171,6 +180,15 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 			sums[j] = art.SHA256
 		}
 		out.Steps = append([]plan.Step{{ID: "verify-bundle", Inputs: &plan.VerifyBundle{Artifacts: sums}}}, out.Steps...)
+	}
+	if len(d.Packages) > 0 {
+		refs := make([]plan.PackageRef, len(d.Packages))
+		for j, q := range d.Packages {
+			refs[j] = plan.PackageRef{Name: q.Name, Version: q.Version, Arch: q.Arch, SHA256: q.SHA256}
+			a.Packages = appendPackage(a.Packages, state.Package{Name: q.Name, Version: q.Version, Arch: q.Arch, SHA256: q.SHA256, InstalledSize: q.InstalledSize})
+		}
+		b.add(plan.Step{ID: "install-packages:" + d.App, Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages, plan.KindWaitHealth),
+			Inputs: &plan.InstallPackages{Packages: refs}})
 	}
 	install := "install-release:" + d.App + "/" + strconv.Itoa(n)
 	b.add(plan.Step{ID: install, Needs: b.ofKinds(plan.KindVerifyBundle, plan.KindInstallPackages, plan.KindStartService, plan.KindWaitHealth),
@@ -366,6 +384,17 @@ func releaseDigest(r state.Release) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// appendPackage adds q to pkgs, replacing another version of it.
+func appendPackage(pkgs []state.Package, q state.Package) []state.Package {
+	for i, o := range pkgs {
+		if o.Name == q.Name && o.Arch == q.Arch {
+			pkgs[i] = q
+			return pkgs
+		}
+	}
+	return append(pkgs, q)
+}
+
 func findRuntime(rts []state.Runtime, name string) *state.Runtime {
 	for i := range rts {
 		if rts[i].Name == name {
@@ -377,6 +406,7 @@ func findRuntime(rts []state.Runtime, name string) *state.Runtime {
 
 func cloneApp(a state.App) state.App {
 	a.Ports = slices.Clone(a.Ports)
+	a.Packages = slices.Clone(a.Packages)
 	a.Releases = slices.Clone(a.Releases)
 	a.Services = slices.Clone(a.Services)
 	a.Health = slices.Clone(a.Health)
@@ -415,6 +445,26 @@ func PlanRemoveApp(cur *state.State, target plan.Target, app string) (*plan.Plan
 			Inputs: &plan.RemoveRelease{App: a.Name, Number: r.Number}})
 	}
 	apps := slices.Delete(slices.Clone(cur.Apps), i, i+1)
+	others := map[string]bool{}
+	for _, rt := range cur.Runtimes {
+		for _, q := range rt.Packages {
+			others[q.Name] = true
+		}
+	}
+	for _, o := range apps {
+		for _, q := range o.Packages {
+			others[q.Name] = true
+		}
+	}
+	var refs []plan.PackageRef
+	for _, q := range slices.Backward(a.Packages) {
+		if !others[q.Name] && !plan.CorePackage(q.Name) {
+			refs = append(refs, plan.PackageRef{Name: q.Name, Version: q.Version, Arch: q.Arch})
+		}
+	}
+	if len(refs) > 0 {
+		b.add(plan.Step{ID: "remove-packages:" + a.Name, Needs: b.ofKinds(plan.KindRemoveService), Inputs: &plan.RemovePackages{Packages: refs, Purge: true}})
+	}
 	b.add(plan.Step{ID: "record-state", Needs: allIDs(out), Inputs: &plan.RecordState{Runtimes: cur.Runtimes, Apps: apps}})
 	return out, nil
 }

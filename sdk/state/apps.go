@@ -48,6 +48,10 @@ type App struct {
 	// MemoryMiB is the estimate of one running release, for budget
 	// checks (a switch runs two for a while).
 	MemoryMiB int `json:"memoryMiB"`
+	// Packages are the Debian packages installed for the app's own
+	// dependencies (a Python app's python3-* modules), beyond the base
+	// system and its runtime's.
+	Packages []Package `json:"packages,omitempty"`
 }
 
 // Release is one immutable version of an app: its files, how its
