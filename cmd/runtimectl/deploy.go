@@ -177,10 +177,28 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		return err
 	}
 	var pkgs []lock.Package
-	if slices.ContainsFunc(m.Provides, func(c spec.Capability) bool { return c.Name == "python" }) {
-		if pkgs, err = a.appPackages(ctx, dir, prof, st, base); err != nil {
+	if base == nil && !supervisorInstalled(st, prof) {
+		// The runtime was installed without services: the app's need
+		// runit, from the target's shipped lock.
+		l, err := prof.ShippedLock()
+		if err != nil {
 			return err
 		}
+		if l.Supervisor == nil {
+			return fmt.Errorf("target %s has no supervisor (runit) in its lock: lock the target again", prof.Name)
+		}
+		for _, q := range l.Supervisor.Packages {
+			if !baseHas(prof, q.Name) {
+				pkgs = append(pkgs, q)
+			}
+		}
+	}
+	if slices.ContainsFunc(m.Provides, func(c spec.Capability) bool { return c.Name == "python" }) {
+		py, err := a.appPackages(ctx, dir, prof, st, base)
+		if err != nil {
+			return err
+		}
+		pkgs = append(pkgs, py...)
 	}
 	prev := planner.Newest(st, name)
 	linked, fresh := planner.Link(prev, tree.Files)
@@ -240,6 +258,36 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	fmt.Fprintf(a.stderr, "plan written to %s, bundle to %s. Next: copy both into the VM and run\n  runtimectl apply %s --bundle %s\n",
 		f.out, f.bundleOut, filepath.Base(f.out), filepath.Base(f.bundleOut))
 	return nil
+}
+
+// supervisorInstalled reports whether the machine has runit: in its base
+// system, or installed for a runtime or an app.
+func supervisorInstalled(st *state.State, prof *targets.Profile) bool {
+	if baseHas(prof, "runit") {
+		return true
+	}
+	for _, rt := range st.Runtimes {
+		if slices.ContainsFunc(rt.Packages, func(p state.Package) bool { return p.Name == "runit" }) {
+			return true
+		}
+	}
+	for _, a := range st.Apps {
+		if slices.ContainsFunc(a.Packages, func(p state.Package) bool { return p.Name == "runit" }) {
+			return true
+		}
+	}
+	return false
+}
+
+func baseHas(prof *targets.Profile, name string) bool {
+	if prof.Base != nil {
+		for _, p := range prof.Base.Installed() {
+			if p.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // appUnits are the processes and health check of the runtime's manifest

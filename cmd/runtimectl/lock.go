@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,6 +160,6 @@ func (a *app) fetchLockIndex(ctx context.Context, release, arch, mirror, keyring
 	if err != nil {
 		return "", "", "", err
 	}
-	fmt.Fprintf(a.stderr, "index %s sha256 %s from %s (InRelease verified with %s)\n", info.Path, info.SHA256, mirror, keyring)
+	fmt.Fprintf(a.stderr, "index %s sha256 %s from %s (InRelease verified with %s)\n", info.Path, info.SHA256, mirror, cmp.Or(keyring, archive.DefaultKeyring))
 	return file, info.SHA256, info.Path, nil
 }

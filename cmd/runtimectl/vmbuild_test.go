@@ -31,6 +31,9 @@ func TestVMBuildIsExecutorOnly(t *testing.T) {
 		m + "sdk/locker",
 		m + "sdk/debian/resolve",
 		m + "sdk/debian/archive",
+		m + "sdk/release",
+		m + "sdk/appdeps/",
+		"github.com/go-git/",
 	}
 	g := testenv.ListImports(t, ".", "vm")
 	all := g.Reach()
