@@ -27,7 +27,7 @@ ms() { echo $((($2 - $1) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 cp -a examples/express "$work/app"
-cli plan --add node -o "$work/node.json" >/dev/null
+cli plan --add node --for-apps -o "$work/node.json" >/dev/null
 cli bundle --plan "$work/node.json" --out "$work/node-bundle" >/dev/null 2>&1
 declare -a dep peer redep
 for i in $(seq "$rounds"); do
@@ -38,6 +38,7 @@ for i in $(seq "$rounds"); do
 	vm /runtimectl apply /node.json --bundle /node-bundle >/dev/null 2>&1
 	cp "$root/var/lib/runtimekit/state.json" "$work/state.json"
 	cli deploy "$work/app" --state "$work/state.json" -o "$root/plan.json" --bundle "$root/bundle" >/dev/null 2>&1
+	sync # neither side pays for the root just copied
 	t0=$(now)
 	vm /runtimectl apply /plan.json --bundle /bundle >/dev/null 2>&1
 	t1=$(now)
@@ -45,6 +46,7 @@ for i in $(seq "$rounds"); do
 
 	# The peer copies the same tree from outside the root, and starts it.
 	[ -d "$work/tree" ] || cp -a "$root/srv/apps/app/releases/1" "$work/tree"
+	sync
 	t0=$(now)
 	cp -a "$work/tree" "$root/srv/peer"
 	vm /usr/bin/env PORT=9000 /usr/bin/node /srv/peer/server.js >/dev/null 2>&1 &
@@ -55,6 +57,7 @@ for i in $(seq "$rounds"); do
 	# A one-file change, planned on the host and applied.
 	echo "// round $i" >>"$work/app/server.js"
 	cp "$root/var/lib/runtimekit/state.json" "$work/state.json"
+	sync
 	t0=$(now)
 	cli deploy "$work/app" --state "$work/state.json" -o "$root/plan.json" --bundle "$work/rebundle" >/dev/null 2>&1
 	rm -rf "$root/bundle" && cp -a "$work/rebundle" "$root/bundle"

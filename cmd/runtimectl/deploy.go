@@ -96,13 +96,44 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	if err != nil {
 		return err
 	}
-	// The runtime, and what it suggests for this app.
+	// The machine.
+	prof, err := targets.Load(ctx, f.target)
+	if err != nil {
+		return err
+	}
+	st := state.New(prof.Name)
+	if f.statePath != "" {
+		s, exists, err := state.Load(f.statePath)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("state file %s does not exist", f.statePath)
+		}
+		st = s
+	}
+
+	// The runtime (given, the one the app is deployed on, or detected),
+	// and what it suggests for this app.
 	runtime, params := f.runtime, map[string]any{}
-	found, derr := h.Detect(ctx, dir)
-	for _, d := range found {
-		if runtime == "" || d.Runtime == runtime {
-			runtime, params = d.Runtime, d.Params
-			break
+	if ap, ok := st.App(name); ok && runtime == "" {
+		runtime = ap.Runtime
+	}
+	var derr error
+	if runtime != "" {
+		var d *host.Detection
+		d, err := h.DetectOne(ctx, runtime, dir)
+		if err != nil {
+			return fmt.Errorf("runtime %s: %w", runtime, err)
+		}
+		if d != nil {
+			params = d.Params
+		}
+	} else {
+		var found []host.Detection
+		found, derr = h.Detect(ctx, dir)
+		if len(found) > 0 {
+			runtime, params = found[0].Runtime, found[0].Params
 		}
 	}
 	if runtime == "" {
@@ -137,23 +168,8 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		procs = pf
 	}
 
-	// The machine, and the runtime added when it lacks it.
+	// The runtime added when the machine lacks it.
 	pf := planFlags{target: f.target, statePath: f.statePath}
-	prof, err := targets.Load(ctx, f.target)
-	if err != nil {
-		return err
-	}
-	st := state.New(prof.Name)
-	if f.statePath != "" {
-		s, exists, err := state.Load(f.statePath)
-		if err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("state file %s does not exist", f.statePath)
-		}
-		st = s
-	}
 	var base *plan.Plan
 	if _, ok := st.Runtime(runtime); !ok {
 		pf.add, pf.supervised = []string{runtime}, true

@@ -73,6 +73,7 @@ func (a *app) planCommand() *cobra.Command {
 	fl.StringVar(&f.statePath, "state", "", "the machine's state file (default: a machine with only the target's base system)")
 	fl.StringVar(&f.lockPath, "lock", "", "lock file (default: the lock shipped for a built-in target)")
 	fl.StringVar(&f.bundleDir, "bundle", "", "an offline bundle holding the plan's .debs: also check that no two packages ship one file")
+	fl.BoolVar(&f.supervised, "for-apps", false, "the runtimes added will run deployed apps: install the supervisor (runit) with them")
 	fl.BoolVar(&f.noAuto, "no-auto", false, "refuse instead of adding required runtimes automatically")
 	fl.BoolVar(&f.cascade, "cascade", false, "also remove runtimes that require a removed one")
 	fl.BoolVar(&f.dot, "dot", false, "print the step graph in Graphviz dot syntax")

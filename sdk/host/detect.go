@@ -139,3 +139,14 @@ func mentionsPlugin(msg, name string) bool {
 func isNameByte(b byte) bool {
 	return 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-'
 }
+
+// DetectOne asks only the named runtime's plugin about dir: what a deploy
+// of an app whose runtime is known already needs (one plugin launch, not
+// one per plugin). A nil Detection is no match.
+func (h *Host) DetectOne(ctx context.Context, name, dir string) (*Detection, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return h.detect(ctx, name, dir)
+}

@@ -57,7 +57,12 @@ type Deploy struct {
 
 // DefaultDrain is how long a release that was live keeps running after
 // the switch, for requests sent to it before.
-const DefaultDrain = 2 * time.Second
+const DefaultDrain = 500 * time.Millisecond
+
+// SwitchPoll is how often the health check of a starting release is
+// probed: the switch follows readiness within this. A check that probes
+// more slowly keeps its failure window (interval x retries).
+const SwitchPoll = 200 * time.Millisecond
 
 // FirstAppPort is where the ports given to apps start: above the ports
 // runtimes declare by default (80, 3000, 5000, 8080).
@@ -247,6 +252,10 @@ func startRelease(b *stepBuilder, a *state.App, rel state.Release, after string,
 	hc.Name = a.Name + "-web-r" + strconv.Itoa(rel.Number)
 	hc.Service = svcs[0].Name
 	hc.Port = rel.Port
+	if iv := hc.Interval.Std(); iv > SwitchPoll {
+		hc.Retries = int((time.Duration(max(hc.Retries, 1))*iv + SwitchPoll - 1) / SwitchPoll)
+		hc.Interval = u.Duration(SwitchPoll)
+	}
 	tight := oldLive != 0 && budgetMiB > 0 && usedMiB+2*a.MemoryMiB > budgetMiB
 	var stops []string
 	stop := func(needs []string) {
