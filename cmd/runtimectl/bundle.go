@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/internal/human"
 	"github.com/runtimekit/runtimekit/sdk/bundle"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
@@ -175,7 +176,7 @@ func (a *app) runBundle(ctx context.Context, f bundleFlags) error {
 		return a.printJSON(sum)
 	}
 	fmt.Fprintf(a.stdout, "bundle %s: %d files, %s (%d downloaded, %s; %d copied from local directories; %d from the cache)\n",
-		f.out, len(res.Files), bundleHumanSize(sum.Bytes), counts[bundle.SourceDownload], bundleHumanSize(res.Downloaded),
+		f.out, len(res.Files), human.Bytes(sum.Bytes), counts[bundle.SourceDownload], human.Bytes(res.Downloaded),
 		counts[bundle.SourceLocal], counts[bundle.SourceCache])
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/internal/human"
 	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
@@ -50,7 +51,7 @@ func (a *app) releasesCommand() *cobra.Command {
 					size += f.Size
 				}
 				fmt.Fprintf(&b, "%s v%-3d %-20s port %d, %d files, %s, env %s%s\n", mark, r.Number, r.Created, r.Port, files,
-					bundleHumanSize(size), orNone(strings.Join(r.Env, " ")), secretsNote(r.Secrets))
+					human.Bytes(size), orNone(strings.Join(r.Env, " ")), secretsNote(r.Secrets))
 			}
 			_, err = fmt.Fprint(a.stdout, b.String())
 			return err
@@ -149,18 +150,4 @@ func (a *app) machineState(f machineFlags) (*state.State, error) {
 		return nil, fmt.Errorf("nothing is deployed: no state file %s", path)
 	}
 	return st, nil
-}
-
-// bundleHumanSize writes a byte count for people (KiB, MiB, GiB).
-func bundleHumanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/runtimekit/runtimekit/internal/durable"
+	"github.com/runtimekit/runtimekit/internal/human"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 )
 
@@ -475,7 +476,7 @@ func (f *fetcher) fetchOne(ctx context.Context, it Item, tmp string) (Fetched, e
 	f.mu.Unlock()
 	how := "downloaded"
 	if resumed > 0 {
-		how = fmt.Sprintf("downloaded (resumed at %s)", humanBytes(resumed))
+		how = fmt.Sprintf("downloaded (resumed at %s)", human.Bytes(resumed))
 	}
 	if src == SourceCache {
 		how = "from cache"

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runtimekit/runtimekit/internal/human"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -71,7 +72,7 @@ func (p *lineProgress) done(path, how string, size int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
-	fmt.Fprintf(p.w, "[%d/%d] %s %s, %s\n", p.n, p.files, path, humanBytes(size), how)
+	fmt.Fprintf(p.w, "[%d/%d] %s %s, %s\n", p.n, p.files, path, human.Bytes(size), how)
 }
 
 func (p *lineProgress) failed(path string, err error) {
@@ -131,17 +132,4 @@ func (w progWriter) Write(b []byte) (int, error) {
 	w.p.add(int64(len(b)))
 	*w.n += int64(len(b))
 	return len(b), nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }

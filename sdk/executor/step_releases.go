@@ -334,20 +334,17 @@ func (removeRelease) prepare(ctx context.Context, r *run, s *plan.Step, in *plan
 // do sets the release aside (a rename each): its bytes go when the apply
 // is committed, and an undo renames them back.
 func (removeRelease) do(ctx context.Context, r *run, s *plan.Step, in *plan.RemoveRelease, u *releaseUndo) error {
-	for _, m := range [][2]string{{u.Dir, u.Aside}, {u.Env, u.EnvAside}} {
-		if ok, err := r.fs.exists(m[0]); err != nil {
-			return err
-		} else if ok {
-			if err := r.rename(m[0], m[1]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.moveIfThere([2]string{u.Dir, u.Aside}, [2]string{u.Env, u.EnvAside})
 }
 
 func (removeRelease) undo(ctx context.Context, r *run, s *plan.Step, in *plan.RemoveRelease, u *releaseUndo) error {
-	for _, m := range [][2]string{{u.Aside, u.Dir}, {u.EnvAside, u.Env}} {
+	return r.moveIfThere([2]string{u.Aside, u.Dir}, [2]string{u.EnvAside, u.Env})
+}
+
+// moveIfThere renames each from-to pair whose from exists (again after a
+// crash: what moved already is not there).
+func (r *run) moveIfThere(moves ...[2]string) error {
+	for _, m := range moves {
 		if ok, err := r.fs.exists(m[0]); err != nil {
 			return err
 		} else if ok {

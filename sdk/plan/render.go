@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/runtimekit/runtimekit/internal/human"
 	"github.com/runtimekit/runtimekit/sdk/state"
 )
 
@@ -73,7 +74,7 @@ func (p *Plan) Render(w io.Writer) error {
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
-	fmt.Fprintf(&b, "\n%d steps, %d artifacts (%s)\n", len(p.Steps), len(p.Artifacts), humanBytes(p.artifactBytes()))
+	fmt.Fprintf(&b, "\n%d steps, %d artifacts (%s)\n", len(p.Steps), len(p.Artifacts), human.Bytes(p.artifactBytes()))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -126,15 +127,4 @@ func packageList(ps []state.Package) string {
 		names[i] = q.Name
 	}
 	return strings.Join(names, " ")
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }
