@@ -159,8 +159,12 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 	if len(a.Releases) > 0 {
 		n = a.Releases[len(a.Releases)-1].Number + 1
 	}
+	// The release's check is a template: its name, service and port are
+	// set for each start (see startRelease).
+	hc := d.Health
+	hc.Name, hc.Service, hc.Port = "web", "", 0
 	rel := state.Release{Number: n, RuntimeVersion: d.RuntimeVersion, Files: d.Files, Processes: d.Processes,
-		Health: d.Health, Env: d.Env, Secrets: d.Secrets, EnvSHA256: d.EnvSHA256}
+		Health: hc, Env: d.Env, Secrets: d.Secrets, EnvSHA256: d.EnvSHA256}
 	if !d.Created.IsZero() {
 		rel.Created = d.Created.UTC().Format(time.RFC3339)
 	}
