@@ -204,6 +204,13 @@ func serveEvaluator(r io.Reader, w, errw io.Writer) int {
 		resp = evalRuntime(req.Files, params)
 	case kindTarget:
 		resp = evalTarget(req.Files)
+	case kindApp:
+		l, err := NewLoader()
+		if err != nil {
+			resp = &evalResponse{Error: err.Error()}
+		} else {
+			resp = l.evalApp(req.Files)
+		}
 	default:
 		fmt.Fprintf(errw, "manifest evaluator: unknown request kind %q\n", req.Kind)
 		return 1

@@ -28,6 +28,7 @@ type (
 	Duration            = spec.Duration
 
 	Target       = spec.Target
+	AppFile      = spec.AppFile
 	DebianSuite  = spec.DebianSuite
 	TargetBudget = spec.TargetBudget
 	TargetBase   = spec.TargetBase

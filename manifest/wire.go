@@ -20,6 +20,7 @@ import (
 const (
 	kindRuntime = "runtime"
 	kindTarget  = "target"
+	kindApp     = "app"
 )
 
 type evalRequest struct {

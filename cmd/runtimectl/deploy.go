@@ -4,11 +4,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,7 +21,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runtimekit/runtimekit/internal/bounded"
 	"github.com/runtimekit/runtimekit/internal/durable"
+	"github.com/runtimekit/runtimekit/manifest"
 	"github.com/runtimekit/runtimekit/sdk/host"
 	"github.com/runtimekit/runtimekit/sdk/lock"
 	"github.com/runtimekit/runtimekit/sdk/plan"
@@ -81,14 +85,18 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	if err != nil {
 		return err
 	}
-	name := f.app
+	af, err := a.loadAppFile(ctx, dir)
+	if err != nil {
+		return err
+	}
+	name := cmp.Or(f.app, af.Name)
 	if name == "" {
 		name = strings.Trim(regexp.MustCompile(`[^a-z0-9-]+`).ReplaceAllString(strings.ToLower(filepath.Base(dir)), "-"), "-")
 	}
 	if !appNameRe.MatchString(name) {
 		return fmt.Errorf("app name %q: lower-case letters, digits and -, starting with a letter, at most 41 characters (give --app NAME)", name)
 	}
-	vars, secretKeys, err := deployEnv(f)
+	vars, secretKeys, err := deployEnv(f, af.Env)
 	if err != nil {
 		return err
 	}
@@ -115,7 +123,7 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 
 	// The runtime (given, the one the app is deployed on, or detected),
 	// and what it suggests for this app.
-	runtime, params := f.runtime, map[string]any{}
+	runtime, params := cmp.Or(f.runtime, af.Runtime), map[string]any{}
 	if ap, ok := st.App(name); ok && runtime == "" {
 		runtime = ap.Runtime
 	}
@@ -147,7 +155,30 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	for k, v := range params {
 		appParams[k] = v
 	}
-	appParams["app"], appParams["port"] = state.AppDir(name)+"/current", planner.FirstAppPort
+	for k, v := range af.Params {
+		appParams[k] = v
+	}
+	// App mode: the runtime's parameters app (and port, if it has one).
+	m0, err := cat.Manifest(ctx, runtime, nil)
+	if err != nil {
+		return fmt.Errorf("runtime %s for app %s: %w", runtime, name, err)
+	}
+	declared := map[string]bool{}
+	for _, p := range m0.Params {
+		declared[p.Name] = true
+	}
+	if !declared["app"] {
+		return fmt.Errorf("runtime %s declares no service for an app (it has no parameter app): it cannot serve deployed apps; give --runtime NAME of one that does (runtimectl manifest show NAME lists its parameters)", runtime)
+	}
+	appParams["app"] = state.AppDir(name) + "/current"
+	if declared["port"] {
+		appParams["port"] = planner.FirstAppPort
+	}
+	for k := range appParams {
+		if !declared[k] {
+			return fmt.Errorf("%s: runtime %s has no parameter %s (it has %s)", cmp.Or(appFileName(dir), "the detected parameters"), runtime, k, strings.Join(slices.Sorted(maps.Keys(declared)), ", "))
+		}
+	}
 	m, err := cat.Manifest(ctx, runtime, appParams)
 	if err != nil {
 		return fmt.Errorf("runtime %s for app %s: %w", runtime, name, err)
@@ -167,6 +198,27 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		}
 		procs = pf
 	}
+	if len(af.Processes) > 0 {
+		if af.Processes["web"] == "" {
+			return fmt.Errorf("%s: processes has no web process, which serves $PORT", appFileName(dir))
+		}
+		env := procs[0].Env
+		procs = nil
+		for _, n := range slices.Sorted(maps.Keys(af.Processes)) {
+			p := state.Process{Name: n, Argv: []string{"/bin/sh", "-c", "exec " + af.Processes[n]}, Env: env}
+			if n == "web" {
+				procs = append([]state.Process{p}, procs...)
+			} else {
+				procs = append(procs, p)
+			}
+		}
+	}
+	if h := af.Health; h != nil {
+		health.Kind, health.Path, health.Status = unit.HealthKind(h.Kind), h.Path, h.Status
+		if health.Kind == state.HealthHTTP && health.Status == 0 {
+			health.Status = 200
+		}
+	}
 
 	// The runtime added when the machine lacks it.
 	pf := planFlags{target: f.target, statePath: f.statePath}
@@ -185,7 +237,7 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	tree, err := release.Walk(dir, nil)
+	tree, err := release.Walk(dir, af.Ignore)
 	if err != nil {
 		return err
 	}
@@ -219,7 +271,7 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	prev := planner.Newest(st, name)
 	linked, fresh := planner.Link(prev, tree.Files)
 	d := planner.Deploy{App: name, Runtime: runtime, RuntimeVersion: m.Version, Processes: procs, Health: health,
-		Files: tree.Files, Linked: linked, Keep: f.keep, MemoryMiB: max(m.Resources.MemoryMiB, 32),
+		Files: tree.Files, Linked: linked, Keep: cmp.Or(f.keep, af.Keep), MemoryMiB: max(m.Resources.MemoryMiB, 32),
 		BudgetMiB: prof.Target.Budget.MemoryMiB, Created: time.Now(), Secrets: secretKeys, Packages: pkgs}
 	if prev != nil && len(linked) > 0 {
 		d.Base = prev.Number
@@ -274,6 +326,36 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	fmt.Fprintf(a.stderr, "plan written to %s, bundle to %s. Next: copy both into the VM and run\n  runtimectl apply %s --bundle %s\n",
 		f.out, f.bundleOut, filepath.Base(f.out), filepath.Base(f.bundleOut))
 	return nil
+}
+
+// appFileName is the app file of dir that exists, CUE first.
+func appFileName(dir string) string {
+	for _, n := range []string{"runtimekit.app.cue", "runtimekit.app.json"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return filepath.Join(dir, n)
+		}
+	}
+	return ""
+}
+
+// loadAppFile reads dir's app file (schema/app.cue's #App), if it has
+// one; a mistake in it is reported as a manifest's are.
+func (a *app) loadAppFile(ctx context.Context, dir string) (*spec.AppFile, error) {
+	name := appFileName(dir)
+	if name == "" {
+		return &spec.AppFile{}, nil
+	}
+	b, err := bounded.ReadFile(name, "an app file", bounded.MaxManifest)
+	if err != nil {
+		return nil, err
+	}
+	af, err := manifest.LoadApp(ctx, map[string][]byte{name: b})
+	var ds manifest.Diagnostics
+	if errors.As(err, &ds) {
+		fmt.Fprintln(a.stderr, "runtimectl: the app file is refused:")
+		return nil, a.reportDiagnostics(ds)
+	}
+	return af, err
 }
 
 // supervisorInstalled reports whether the machine has runit: in its base
@@ -351,16 +433,19 @@ func appUnits(m *spec.Manifest, appDir string) ([]state.Process, state.HealthChe
 	return procs, health, nil
 }
 
-// deployEnv is the release's variables (--env-file, then -e, then the
-// secrets) and the names of the secrets among them.
-func deployEnv(f deployFlags) (map[string]string, []string, error) {
-	vars := map[string]string{}
+// deployEnv is the release's variables (the app file's, then --env-file,
+// then -e, then the secrets) and the names of the secrets among them.
+func deployEnv(f deployFlags, fromAppFile map[string]string) (map[string]string, []string, error) {
+	vars := maps.Clone(fromAppFile)
+	if vars == nil {
+		vars = map[string]string{}
+	}
 	if f.envFile != "" {
 		v, err := release.ReadEnvFile(f.envFile)
 		if err != nil {
 			return nil, nil, err
 		}
-		vars = v
+		maps.Copy(vars, v)
 	}
 	for _, kv := range f.env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -375,11 +460,11 @@ func deployEnv(f deployFlags) (map[string]string, []string, error) {
 	var secrets []string
 	for _, s := range f.secrets {
 		k, file, fromFile := strings.Cut(s, "=@")
+		if !fromFile && strings.Contains(s, "=") {
+			return nil, nil, errors.New("--secret takes a NAME (its value from $NAME) or NAME=@FILE, never the value itself")
+		}
 		if why := release.CheckEnvName(k); why != "" {
 			return nil, nil, fmt.Errorf("--secret %s: %s", k, why)
-		}
-		if strings.Contains(k, "=") || (!fromFile && strings.Contains(s, "=")) {
-			return nil, nil, errors.New("--secret takes a NAME (its value from $NAME) or NAME=@FILE, never the value itself")
 		}
 		var v string
 		if fromFile {

@@ -14,7 +14,8 @@ app = Flask(__name__)
 
 @app.get("/")
 def index():
-    return "hello from flask\n"
+    # FLASK_GREETING comes from runtimekit.app.cue's env.
+    return os.environ.get("FLASK_GREETING", "hello") + "\n"
 
 
 @app.get("/healthz")

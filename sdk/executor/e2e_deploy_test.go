@@ -423,7 +423,8 @@ func TestE2EDeployCrashPoints(t *testing.T) {
 	}
 }
 
-// TestE2EDeployFlask deploys examples/flask: flask comes from Debian's
+// TestE2EDeployFlask deploys examples/flask (with its app file's env and
+// health check): flask comes from Debian's
 // python3-flask (with what it depends on), resolved on the host into the
 // plan, and the app answers in the i386 root; removing the app removes
 // those packages and keeps python.
@@ -440,6 +441,10 @@ func TestE2EDeployFlask(t *testing.T) {
 	v.apply(planFile, bundleDir)
 	d.get(v, "hello from flask")
 	a := mustApp(t, v, "flask")
+	// runtimekit.app.cue's check and env.
+	if hc := a.Health[0]; hc.Kind != state.HealthHTTP || hc.Path != "/healthz" || hc.Status != 200 {
+		t.Errorf("the live release's check is %+v, want the app file's GET /healthz", hc)
+	}
 	if !slices.ContainsFunc(a.Packages, func(p state.Package) bool { return p.Name == "python3-flask" }) {
 		t.Errorf("the state does not record python3-flask as the app's: %+v", a.Packages)
 	}

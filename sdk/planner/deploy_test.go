@@ -24,7 +24,7 @@ func nodeMachine() *state.State {
 func helloDeploy(content string) Deploy {
 	return Deploy{App: "hello", Runtime: "node", RuntimeVersion: "18.19.0",
 		Processes: []state.Process{{Name: "web", Argv: []string{"/usr/bin/node", "server.js"}, Env: map[string]string{"NODE_ENV": "production"}}},
-		Health: state.HealthCheck{Kind: state.HealthTCP, Interval: u.Duration(time.Second), Timeout: u.Duration(time.Second), Retries: 3},
+		Health:    state.HealthCheck{Kind: state.HealthTCP, Interval: u.Duration(time.Second), Timeout: u.Duration(time.Second), Retries: 3},
 		Files: []state.ReleaseFile{
 			{Path: "package.json", Mode: 0o644, Size: 2, SHA256: strings.Repeat("1", 64)},
 			{Path: "server.js", Mode: 0o644, Size: int64(len(content)), SHA256: strings.Repeat(content, 64)[:64]},
