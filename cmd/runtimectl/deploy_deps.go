@@ -4,7 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -28,6 +31,13 @@ import (
 func buildDeps(ctx context.Context, a *app, dir string, tree *release.Tree, allow []string, work string) error {
 	if !npmdeps.Needed(dir) {
 		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "package-lock.json")); errors.Is(err, fs.ErrNotExist) {
+		if fi, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil && fi.IsDir() {
+			// A tree built to be shipped as it is (a Next.js standalone
+			// build): its addons must load on linux/ia32.
+			return npmdeps.CheckAddons(dir, allow)
+		}
 	}
 	cache, err := a.bundleCacheDir()
 	if err != nil {

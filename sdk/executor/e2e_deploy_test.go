@@ -2,11 +2,14 @@ package executor_test
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -497,5 +500,72 @@ func TestE2EDeployRefusals(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s written by a refused deploy", p)
 		}
+	}
+}
+
+// nextjsBuild is examples/nextjs built on the host (npm ci, next build,
+// the static assets copied in) into its .next/standalone, cached outside
+// the repository keyed by the example's files.
+func nextjsBuild(t *testing.T) string {
+	t.Helper()
+	testenv.RequireTools(t, "npm", "npx", "cp")
+	src := "../../examples/nextjs"
+	h := sha256.New()
+	for _, f := range []string{"package.json", "package-lock.json", "next.config.js", "app/layout.js", "app/page.js"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(h, "%s %d\n", f, len(b))
+		h.Write(b)
+	}
+	dir := filepath.Join(testenv.CacheDir(t), "nextjs-build-"+hex.EncodeToString(h.Sum(nil))[:16])
+	out := filepath.Join(dir, "standalone")
+	if _, err := os.Stat(filepath.Join(out, "server.js")); err == nil {
+		return out
+	}
+	work := t.TempDir()
+	run(t, "cp", "-a", src+"/.", work)
+	env := append(os.Environ(), "NEXT_TELEMETRY_DISABLED=1")
+	for _, args := range [][]string{{"npm", "ci", "--no-audit", "--no-fund"}, {"npx", "next", "build"}} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir, cmd.Env = work, env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	standalone := filepath.Join(work, ".next", "standalone")
+	run(t, "cp", "-a", filepath.Join(work, ".next", "static"), filepath.Join(standalone, ".next", "static"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := out + ".tmp"
+	_ = os.RemoveAll(tmp)
+	run(t, "cp", "-a", standalone, tmp)
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestE2EDeployNextjs deploys the standalone build of examples/nextjs as
+// it is (nextjs, and node for it, added to the plan): its server renders
+// the page in the i386 root.
+func TestE2EDeployNextjs(t *testing.T) {
+	d := newDeployer(t, "web")
+	build := nextjsBuild(t)
+	if err := os.Remove(d.app); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "cp", "-a", build, d.app)
+	planFile, bundleDir, out := d.deploy(1, "")
+	if !strings.Contains(out, "on nextjs") {
+		t.Errorf("deploy did not take nextjs for the build:\n%s", out)
+	}
+	v := startVM(t, d.base, d.tl)
+	v.apply(planFile, bundleDir)
+	d.get(v, "hello from nextjs: rendered at")
+	if st := v.state(); stateRuntime(st, "nextjs") == nil || stateRuntime(st, "node") == nil || len(stateRuntime(st, "nextjs").Services) != 0 {
+		t.Errorf("nextjs and node should be installed, nextjs running no service of its own: %+v", st.Runtimes)
 	}
 }

@@ -95,7 +95,8 @@ func buildTools(t *testing.T) *tools {
 			args []string
 		}{
 			{nil, []string{"-o", filepath.Dir(tl.host) + "/", "../../cmd/runtimectl", "../../plugins/nginx/cmd/runtimectl-plugin-nginx",
-				"../../plugins/node/cmd/runtimectl-plugin-node", "../../plugins/python/cmd/runtimectl-plugin-python"}},
+				"../../plugins/node/cmd/runtimectl-plugin-node", "../../plugins/python/cmd/runtimectl-plugin-python",
+				"../../plugins/nextjs/cmd/runtimectl-plugin-nextjs"}},
 			// crashtest: the crash tests kill this runtimectl with
 			// RUNTIMEKIT_CRASH_AT, which builds without the tag ignore.
 			{i386, []string{"-tags", "crashtest", "-ldflags=-s -w", "-o", tl.vm, "../../cmd/runtimectl"}},

@@ -140,7 +140,9 @@ func TestGoldenPlans(t *testing.T) {
 func TestAutoAndOrder(t *testing.T) {
 	prof, l := webvm(t)
 	in := planner.Input{Target: prof.Target, Base: prof.Base, Lock: l, Catalog: builtins(t)}
-	p, err := planner.Plan(context.Background(), in, planner.Request{Add: adds("nginx", "nextjs")})
+	// nextjs with an app copied in place runs it (without one it runs nothing).
+	p, err := planner.Plan(context.Background(), in, planner.Request{Add: adds("nginx", "nextjs"),
+		Params: map[string]map[string]any{"nextjs": {"app": "/srv/nextjs"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func TestRequestProblems(t *testing.T) {
 
 	// Parameters reach a runtime added automatically.
 	in.State = nil
-	p, err = planner.Plan(ctx, in, planner.Request{Add: adds("nextjs"), Params: map[string]map[string]any{"nextjs": {"port": 4000}}})
+	p, err = planner.Plan(ctx, in, planner.Request{Add: adds("nextjs"), Params: map[string]map[string]any{"nextjs": {"app": "/srv/nextjs", "port": 4000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

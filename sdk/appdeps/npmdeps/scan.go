@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -167,4 +169,44 @@ func holder(rel string) string {
 		n = 2
 	}
 	return rel[:i] + "node_modules/" + strings.Join(rest[:n], "/")
+}
+
+// CheckAddons refuses the compiled addons (*.node) under dir that Node.js
+// on linux/ia32 would load and cannot: a tree built elsewhere and shipped
+// as it is, such as a Next.js standalone build, whose traced
+// node_modules hold the addons of the machine that built it. Packages in
+// allow are let through (an addon that is only loaded on demand, like
+// sharp's for image optimisation). Every offender is listed, by package.
+func CheckAddons(dir string, allow []string) error {
+	var refused []Refusal
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".node") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if !loadableHere(rel) {
+			return nil
+		}
+		pkg := strings.TrimPrefix(holder(rel), "node_modules/")
+		if slices.Contains(allow, pkg) {
+			return nil
+		}
+		if why := addonProblem(p); why != "" {
+			refused = append(refused, Refusal{Name: pkg, Path: rel, Reason: "its compiled addon " + path.Base(rel) + " " + why})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, r := range refused {
+		fmt.Fprintf(&b, "%s (%s): %s\n", r.Name, r.Path, r.Reason)
+	}
+	b.WriteString("the VM is linux/ia32: leave the package out of the build, or allow it explicitly if the app never loads it there")
+	return errors.New(b.String())
 }

@@ -139,3 +139,27 @@ func TestHolder(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAddons(t *testing.T) {
+	dir := t.TempDir()
+	i386, amd64 := buildELF(t, "386"), buildELF(t, "amd64")
+	place := func(rel string, b []byte) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place("node_modules/good/build/Release/good.node", i386)
+	place("node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64.node", amd64)
+	place("node_modules/pre/prebuilds/darwin-x64/pre.node", amd64) // never loaded here
+	err := CheckAddons(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "@img/sharp-linux-x64") || strings.Contains(err.Error(), "good") || strings.Contains(err.Error(), "pre/") {
+		t.Errorf("CheckAddons: %v; want only @img/sharp-linux-x64 refused", err)
+	}
+	if err := CheckAddons(dir, []string{"@img/sharp-linux-x64"}); err != nil {
+		t.Errorf("an allowed addon: %v", err)
+	}
+}
