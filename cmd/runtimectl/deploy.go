@@ -78,8 +78,6 @@ func (a *app) deployCommand() *cobra.Command {
 	return cmd
 }
 
-var appNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,40}$`)
-
 func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -93,8 +91,8 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	if name == "" {
 		name = strings.Trim(regexp.MustCompile(`[^a-z0-9-]+`).ReplaceAllString(strings.ToLower(filepath.Base(dir)), "-"), "-")
 	}
-	if !appNameRe.MatchString(name) {
-		return fmt.Errorf("app name %q: lower-case letters, digits and -, starting with a letter, at most 41 characters (give --app NAME)", name)
+	if why := state.CheckAppName(name); why != "" {
+		return fmt.Errorf("app name: %s (give --app NAME)", why)
 	}
 	vars, secretKeys, err := deployEnv(f, af.Env)
 	if err != nil {

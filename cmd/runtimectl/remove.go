@@ -103,7 +103,13 @@ func (a *app) runRemoveApps(ctx context.Context, f machineFlags, names []string)
 		if err != nil {
 			return err
 		}
-		p, err := planner.PlanRemoveApp(st, planTarget(prof), name)
+		var supervisor []string
+		if l, err := prof.ShippedLock(); err == nil && l.Supervisor != nil {
+			for _, q := range l.Supervisor.Packages {
+				supervisor = append(supervisor, q.Name)
+			}
+		}
+		p, err := planner.PlanRemoveApp(st, planTarget(prof), name, supervisor)
 		if err != nil {
 			return err
 		}

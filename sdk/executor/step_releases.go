@@ -249,26 +249,41 @@ func (installRelease) describe(in *plan.InstallRelease) string {
 }
 
 // ensureAppUser returns the uid and gid of the app's user, first adding
-// it (a system user, and its group of the same name) to the root's
-// account databases when it is missing. It is written here rather than
-// by useradd: one process less under emulation, and the same code for a
-// chroot root as for the machine's own.
+// it (a system user, and its group of the same name, one id for both) to
+// the root's account databases where it is missing. Each database is
+// looked at on its own and an id already written for the name is kept, so
+// that a run cut off between two of them finishes the others alike. It is
+// written here rather than by useradd: one process less under emulation,
+// and the same code for a chroot root as for the machine's own.
 func (r *run) ensureAppUser(app, user string) (int, int, error) {
-	if uid, err := r.fs.lookupID("etc/passwd", user); err == nil {
-		gid, err := r.fs.lookupID("etc/group", user)
-		return uid, gid, err
+	uid, uerr := r.fs.lookupID("etc/passwd", user)
+	gid, gerr := r.fs.lookupID("etc/group", user)
+	id := -1
+	switch {
+	case gerr == nil:
+		id = gid
+	case uerr == nil:
+		id = uid
+	default:
+		var err error
+		if id, err = r.freeSystemID(); err != nil {
+			return -1, -1, err
+		}
 	}
-	id, err := r.freeSystemID()
-	if err != nil {
-		return -1, -1, err
+	if gerr != nil {
+		gid = id
 	}
-	add := map[string]string{
-		"etc/passwd":  fmt.Sprintf("%s:x:%d:%d:runtimekit app %s:%s:/usr/sbin/nologin", user, id, id, app, state.AppDir(app)),
-		"etc/group":   fmt.Sprintf("%s:x:%d:", user, id),
-		"etc/shadow":  user + ":!:::::::",
+	if uerr != nil {
+		uid = id
+	}
+	lines := map[string]string{
+		"etc/group":   fmt.Sprintf("%s:x:%d:", user, gid),
 		"etc/gshadow": user + ":!::",
+		"etc/passwd":  fmt.Sprintf("%s:x:%d:%d:runtimekit app %s:%s:/usr/sbin/nologin", user, uid, gid, app, state.AppDir(app)),
+		"etc/shadow":  user + ":!:::::::",
 	}
-	for _, file := range []string{"etc/group", "etc/gshadow", "etc/passwd", "etc/shadow"} {
+	// passwd last: once it names the user, the user exists.
+	for _, file := range []string{"etc/group", "etc/gshadow", "etc/shadow", "etc/passwd"} {
 		fi, err := r.fs.r.Lstat(file)
 		if errors.Is(err, fs.ErrNotExist) && (file == "etc/shadow" || file == "etc/gshadow") {
 			continue
@@ -280,6 +295,9 @@ func (r *run) ensureAppUser(app, user string) (int, int, error) {
 		if err != nil {
 			return -1, -1, err
 		}
+		if hasEntry(old, user) {
+			continue
+		}
 		if len(old) > 0 && old[len(old)-1] != '\n' {
 			old = append(old, '\n')
 		}
@@ -287,16 +305,26 @@ func (r *run) ensureAppUser(app, user string) (int, int, error) {
 		if !ok {
 			return -1, -1, fmt.Errorf("%s: no owner to keep", abs(file))
 		}
-		data := append(old, add[file]+"\n"...)
-		if err := r.fs.writeAtomic(file, data, fi.Mode().Perm(), int(st.Uid), int(st.Gid)); err != nil {
+		if err := r.fs.writeAtomic(file, append(old, lines[file]+"\n"...), fi.Mode().Perm(), int(st.Uid), int(st.Gid)); err != nil {
 			return -1, -1, err
 		}
 	}
-	return id, id, nil
+	return uid, gid, nil
 }
 
-// freeSystemID is the lowest id in the system range (100-999, as
-// adduser --system uses) that is neither a uid nor a gid yet.
+// hasEntry reports whether an account database has a line for name.
+func hasEntry(db []byte, name string) bool {
+	for _, l := range strings.Split(string(db), "\n") {
+		if strings.HasPrefix(l, name+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// freeSystemID is the highest id of the system range (100-999, which
+// adduser --system also takes from the top) that is neither a uid nor a
+// gid yet.
 func (r *run) freeSystemID() (int, error) {
 	used := map[int]bool{}
 	for _, file := range []string{"etc/passwd", "etc/group"} {

@@ -303,9 +303,11 @@ func (in *InstallRelease) problems() state.Problems {
 	add := func(field, value, reason string) {
 		ps = append(ps, state.Problem{Field: "inputs/" + field, Value: value, Reason: reason})
 	}
-	if why := state.CheckName(in.App); why != "" {
+	if why := state.CheckAppName(in.App); why != "" {
 		add("app", in.App, "the app name "+why)
 	}
+	// Every path of the release stays inside its directory.
+	ps = append(ps, state.CheckRelease(in.Release).Under("inputs/release")...)
 	if in.User == "root" || state.CheckUser(in.User) != "" {
 		add("user", in.User, "an app runs as its own user, a valid user name other than root")
 	}

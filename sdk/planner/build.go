@@ -36,6 +36,18 @@ func (p *planning) build() *plan.Plan {
 			needed[q.Name] = true
 		}
 	}
+	// Deployed apps keep their own packages, and the supervisor that runs
+	// them, whichever runtime brought it.
+	for _, a := range p.cur.Apps {
+		for _, q := range a.Packages {
+			needed[q.Name] = true
+		}
+	}
+	if len(p.cur.Apps) > 0 && p.in.Lock != nil && p.in.Lock.Supervisor != nil {
+		for _, q := range p.in.Lock.Supervisor.Packages {
+			needed[q.Name] = true
+		}
+	}
 	have := map[string]string{}
 	for _, rt := range p.cur.Runtimes {
 		for _, q := range rt.Packages {

@@ -64,6 +64,9 @@ const DefaultDrain = 500 * time.Millisecond
 // more slowly keeps its failure window (interval x retries).
 const SwitchPoll = 200 * time.Millisecond
 
+// MaxKeep bounds the releases kept of an app (each holds a port).
+const MaxKeep = 20
+
 // FirstAppPort is where the ports given to apps start: above the ports
 // runtimes declare by default (80, 3000, 5000, 8080).
 const FirstAppPort = 8100
@@ -141,6 +144,12 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 	if keep == 0 {
 		keep = state.DefaultKeep
 	}
+	if keep < 1 || keep > MaxKeep {
+		return nil, fmt.Errorf("app %s: keep %d releases? Keep 1 to %d (the live one included)", d.App, keep, MaxKeep)
+	}
+	if why := state.CheckAppName(d.App); why != "" {
+		return nil, fmt.Errorf("app name: %s", why)
+	}
 	var a state.App
 	if i >= 0 {
 		a = cloneApp(apps[i])
@@ -168,8 +177,30 @@ func PlanDeploy(cur *state.State, base *plan.Plan, target plan.Target, d Deploy)
 	if !d.Created.IsZero() {
 		rel.Created = d.Created.UTC().Format(time.RFC3339)
 	}
-	rel.Port = freePort(a)
+	if rel.Port = freePort(a); rel.Port == 0 {
+		return nil, fmt.Errorf("app %s: no free port left for release %d", d.App, n)
+	}
 	rel.Digest = releaseDigest(rel)
+	// Service names are global on the machine: none of the release's may
+	// be a runtime's or another app's.
+	taken := map[string]string{}
+	for _, rt := range runtimes {
+		for _, s := range rt.Services {
+			taken[s.Name] = "runtime " + rt.Name
+		}
+	}
+	for _, o := range cur.Apps {
+		if o.Name != d.App {
+			for _, s := range o.Services {
+				taken[s.Name] = "app " + o.Name
+			}
+		}
+	}
+	for _, s := range releaseServices(a, rel) {
+		if by, ok := taken[s.Name]; ok {
+			return nil, fmt.Errorf("app %s: service %s of release %d is %s's already: give the app another name (--app)", d.App, s.Name, n, by)
+		}
+	}
 	b := &stepBuilder{plan: out}
 	for _, q := range d.Packages {
 		out.Artifacts = append(out.Artifacts, plan.Artifact{Kind: plan.ArtifactDeb, Name: q.Name, Version: q.Version, Arch: q.Arch,
@@ -436,9 +467,11 @@ func allIDs(p *plan.Plan) []string {
 
 // PlanRemoveApp returns the plan that removes a deployed app: its
 // processes stopped and removed, every kept release and env file removed,
-// the state without it. Its user stays (files it wrote elsewhere may
-// still be its), as adduser's --system users do.
-func PlanRemoveApp(cur *state.State, target plan.Target, app string) (*plan.Plan, error) {
+// its own packages purged, the state without it. supervisor names the
+// supervisor's packages (the target lock's), kept while another app or a
+// runtime still runs services. Its user stays (files it wrote elsewhere
+// may still be its), as adduser's --system users do.
+func PlanRemoveApp(cur *state.State, target plan.Target, app string, supervisor []string) (*plan.Plan, error) {
 	i := slices.IndexFunc(cur.Apps, func(a state.App) bool { return a.Name == app })
 	if i < 0 {
 		return nil, fmt.Errorf("no app %s is deployed (runtimectl status lists the apps)", app)
@@ -467,6 +500,11 @@ func PlanRemoveApp(cur *state.State, target plan.Target, app string) (*plan.Plan
 	for _, o := range apps {
 		for _, q := range o.Packages {
 			others[q.Name] = true
+		}
+	}
+	if len(apps) > 0 || slices.ContainsFunc(cur.Runtimes, func(rt state.Runtime) bool { return len(rt.Services) > 0 }) {
+		for _, n := range supervisor {
+			others[n] = true
 		}
 	}
 	var refs []plan.PackageRef

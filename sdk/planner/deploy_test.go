@@ -187,7 +187,7 @@ func TestPlanRemoveApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = applyRecord(t, st, p)
-	p, err = PlanRemoveApp(st, deployTarget, "hello")
+	p, err = PlanRemoveApp(st, deployTarget, "hello", []string{"runit"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +197,37 @@ func TestPlanRemoveApp(t *testing.T) {
 	}
 	if st = applyRecord(t, st, p); len(st.Apps) != 0 || len(st.Runtimes) != 1 {
 		t.Errorf("after removing the app: %+v", st)
+	}
+}
+
+func TestPlanDeployRefusals(t *testing.T) {
+	st := nodeMachine()
+	d := helloDeploy("a")
+	d.Keep = -1
+	if _, err := PlanDeploy(st, nil, deployTarget, d); err == nil || !strings.Contains(err.Error(), "Keep 1 to 20") {
+		t.Errorf("keep -1: %v", err)
+	}
+	d = helloDeploy("a")
+	d.App = "shop-"
+	if _, err := PlanDeploy(st, nil, deployTarget, d); err == nil || !strings.Contains(err.Error(), "single dashes") {
+		t.Errorf("app name shop-: %v", err)
+	}
+	// A runtime's service of the name release 1's web process would take.
+	st.Runtimes[0].Services = []state.Service{{Name: "hello-web-r1", Argv: []string{"/bin/true"}, User: "nobody", Restart: "always", StopSignal: "TERM"}}
+	if _, err := PlanDeploy(st, nil, deployTarget, helloDeploy("a")); err == nil || !strings.Contains(err.Error(), "is runtime node's already") {
+		t.Errorf("a service name clash: %v", err)
+	}
+	// A crafted plan with a release path out of the app is refused.
+	p, err := PlanDeploy(nodeMachine(), nil, deployTarget, helloDeploy("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Steps[1].Inputs.(*plan.InstallRelease).Release.Files[0].Path = "../../../../etc/shadow"
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Parse(b); err == nil || !strings.Contains(err.Error(), "etc/shadow") {
+		t.Errorf("a release path out of the app: %v", err)
 	}
 }

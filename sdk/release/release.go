@@ -294,8 +294,8 @@ func ReadProcfile(dir string) ([]state.Process, error) {
 		}
 		k, cmd, ok := strings.Cut(l, ":")
 		k, cmd = strings.TrimSpace(k), strings.TrimSpace(cmd)
-		if !ok || cmd == "" || !regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`).MatchString(k) {
-			return nil, fmt.Errorf("%s:%d: %q is not \"NAME: COMMAND\" with a lower-case process name (web, worker)", name, n+1, l)
+		if !ok || cmd == "" || !regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`).MatchString(k) {
+			return nil, fmt.Errorf("%s:%d: %q is not \"NAME: COMMAND\" with a process name of lower-case letters and digits (web, worker)", name, n+1, l)
 		}
 		out = append(out, state.Process{Name: k, Argv: []string{"/bin/sh", "-c", "exec " + cmd}})
 	}

@@ -14,7 +14,7 @@ type AppFile struct {
 }
 
 // AppHealth is an app file's health check: an HTTP GET of Path (answered
-// with Status, default any 2xx/3xx) or a TCP connect.
+// with Status, default 200) or a TCP connect.
 type AppHealth struct {
 	Kind   string `json:"kind"`
 	Path   string `json:"path,omitempty"`

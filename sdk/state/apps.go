@@ -142,15 +142,9 @@ func ReleaseDir(app string, n int) string { return AppDir(app) + "/releases/" + 
 // EnvPath is the env file of release n of the app.
 func EnvPath(app string, n int) string { return AppDir(app) + "/env/" + strconv.Itoa(n) }
 
-// AppUser is the account an app runs as: "app-" and the app's name, cut
-// to the 32 characters a user name may have.
-func AppUser(app string) string {
-	u := "app-" + app
-	if len(u) > 32 {
-		u = u[:32]
-	}
-	return strings.TrimRight(u, "-")
-}
+// AppUser is the account an app runs as: "app-" and the app's name (at
+// most 32 characters, see CheckAppName).
+func AppUser(app string) string { return "app-" + app }
 
 // ProcessService names the runit service of a process of release n:
 // "shop-web-r3".
@@ -158,13 +152,28 @@ func ProcessService(app, process string, n int) string {
 	return app + "-" + process + "-r" + strconv.Itoa(n)
 }
 
-var processName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+// processName: one word, so that app, process and release in a service
+// name (APP-PROCESS-rN) can be told apart and no two apps' services share
+// a name.
+var processName = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+
+// appName: words joined by single dashes, short enough that "app-" and
+// the name is a user name (32 characters), so that each app has its own.
+var appName = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// CheckAppName returns why s cannot name an app, or "".
+func CheckAppName(s string) string {
+	if len(s) > 28 || !appName.MatchString(s) {
+		return fmt.Sprintf("%q is not lower-case letters and digits in words joined by single dashes, starting with a letter, at most 28 characters", s)
+	}
+	return ""
+}
 
 // CheckApps returns the problems of a list of apps, as State.Validate sees
 // them; fields are relative to the list.
 func CheckApps(apps []App) Problems {
 	var ps Problems
-	seen := map[string]bool{}
+	seen, users := map[string]bool{}, map[string]bool{}
 	for i, a := range apps {
 		at := strconv.Itoa(i)
 		add := func(field, value, format string, args ...any) {
@@ -174,9 +183,13 @@ func CheckApps(apps []App) Problems {
 			add("name", a.Name, "listed twice: an app is deployed once")
 		}
 		seen[a.Name] = true
-		if why := CheckName(a.Name); why != "" {
+		if why := CheckAppName(a.Name); why != "" {
 			add("name", a.Name, "the name %s", why)
 		}
+		if users[a.User] {
+			add("user", a.User, "another app runs as %s: each app has its own user", a.User)
+		}
+		users[a.User] = true
 		if why := CheckUser(a.User); why != "" {
 			add("user", a.User, "the user %s", why)
 		}
@@ -208,7 +221,7 @@ func CheckApps(apps []App) Problems {
 				add(rat+"/number", strconv.Itoa(r.Number), "releases are listed oldest first")
 			}
 			nums[r.Number] = true
-			ps = append(ps, checkRelease(r).Under(joinField(at, rat))...)
+			ps = append(ps, CheckRelease(r).Under(joinField(at, rat))...)
 		}
 		if a.Live != 0 && !nums[a.Live] {
 			add("live", strconv.Itoa(a.Live), "the live release is not one of the kept releases")
@@ -217,8 +230,9 @@ func CheckApps(apps []App) Problems {
 	return ps
 }
 
-// checkRelease checks one release's files and processes.
-func checkRelease(r Release) Problems {
+// CheckRelease checks one release's files and processes; fields are
+// relative to the release.
+func CheckRelease(r Release) Problems {
 	var ps Problems
 	add := func(field, value, format string, args ...any) {
 		ps = append(ps, Problem{Field: field, Value: value, Reason: fmt.Sprintf("release %d: ", r.Number) + fmt.Sprintf(format, args...)})
@@ -245,7 +259,7 @@ func checkRelease(r Release) Problems {
 	names := map[string]bool{}
 	for j, p := range r.Processes {
 		if !processName.MatchString(p.Name) || names[p.Name] {
-			add(fmt.Sprintf("processes/%d/name", j), p.Name, "a process name is a unique lower-case word (web, worker)")
+			add(fmt.Sprintf("processes/%d/name", j), p.Name, "a process name is a unique lower-case word of letters and digits (web, worker)")
 		}
 		names[p.Name] = true
 		if len(p.Argv) == 0 || p.Argv[0] == "" {

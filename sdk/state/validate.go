@@ -447,7 +447,15 @@ func checkRequestPath(p string) string {
 // every path is clean (see CheckPath). Parse, and so Load and Save, call it.
 func (s *State) Validate() error {
 	ps := CheckRuntimes(s.Runtimes).Under("runtimes")
-	return append(ps, CheckApps(s.Apps).Under("apps")...).Err()
+	ps = append(ps, CheckApps(s.Apps).Under("apps")...)
+	seen := map[string]bool{}
+	for _, svc := range s.Services() {
+		if seen[svc.Name] {
+			ps = append(ps, Problem{Field: "apps", Value: svc.Name, Reason: fmt.Sprintf("service %s is listed twice: a service belongs to one runtime or app", svc.Name)})
+		}
+		seen[svc.Name] = true
+	}
+	return ps.Err()
 }
 
 // CheckRuntimes returns the problems of a list of runtimes, as State.Validate

@@ -198,3 +198,19 @@ func TestCheckRuntimesFields(t *testing.T) {
 		t.Errorf("CheckRuntimes (-want +got):\n%s", diff)
 	}
 }
+
+func TestAppsHaveTheirOwnUsersAndServices(t *testing.T) {
+	app := func(name, user, svc string) state.App {
+		return state.App{Name: name, Runtime: "node", User: user, Ports: []int{8100, 8101}, Keep: 1,
+			Services: []state.Service{{Name: svc, Argv: []string{"/bin/true"}, User: user}}}
+	}
+	s := state.New("webvm-i386")
+	s.Apps = []state.App{app("shop", "app-shop", "shop-web-r1"), app("blog", "app-shop", "blog-web-r1")}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "each app has its own user") {
+		t.Errorf("two apps with one user: %v", err)
+	}
+	s.Apps = []state.App{app("shop", "app-shop", "x-web-r1"), app("blog", "app-blog", "x-web-r1")}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("two apps with one service name: %v", err)
+	}
+}
