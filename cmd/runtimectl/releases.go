@@ -122,12 +122,7 @@ func (a *app) runRollback(ctx context.Context, f machineFlags, name string, to i
 	if err != nil {
 		return err
 	}
-	b, err := p.Marshal()
-	if err != nil {
-		return err
-	}
-	res, err := a.executor(f, false).Apply(ctx, b)
-	return a.reportApply(res, err)
+	return a.applyPlan(ctx, f, p)
 }
 
 // planTarget is the plan's record of a target profile.

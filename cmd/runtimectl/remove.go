@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runtimekit/runtimekit/sdk/diag"
+	"github.com/runtimekit/runtimekit/sdk/plan"
 	"github.com/runtimekit/runtimekit/sdk/planner"
 	"github.com/runtimekit/runtimekit/sdk/state"
 	"github.com/runtimekit/runtimekit/targets"
@@ -83,6 +84,12 @@ func (a *app) runRemove(ctx context.Context, f machineFlags, names []string, cas
 			return err
 		}
 	}
+	return a.applyPlan(ctx, f, p)
+}
+
+// applyPlan applies a plan made on this machine (a removal, a rollback)
+// and reports the result.
+func (a *app) applyPlan(ctx context.Context, f machineFlags, p *plan.Plan) error {
 	b, err := p.Marshal()
 	if err != nil {
 		return err
@@ -113,12 +120,7 @@ func (a *app) runRemoveApps(ctx context.Context, f machineFlags, names []string)
 		if err != nil {
 			return err
 		}
-		b, err := p.Marshal()
-		if err != nil {
-			return err
-		}
-		res, err := a.executor(f, false).Apply(ctx, b)
-		if err := a.reportApply(res, err); err != nil {
+		if err := a.applyPlan(ctx, f, p); err != nil {
 			return err
 		}
 	}
