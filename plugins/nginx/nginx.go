@@ -37,7 +37,9 @@ func (Runtime) Describe(context.Context, *sdk.DescribeRequest) (*sdk.DescribeRes
 var siteDirs = []string{"dist", "build", "public", "_site", "out", "."}
 
 // Detect recognises a static site: an index.html in the directory or in a
-// generator's output directory. It is a fallback: any app runtime outranks it.
+// generator's output directory, which it suggests as the site served (the
+// parameter site, relative to the app). It is a fallback: any app runtime
+// outranks it.
 func (Runtime) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectResponse, error) {
 	for _, d := range siteDirs {
 		root := filepath.Join(req.Dir, d)
@@ -46,7 +48,7 @@ func (Runtime) Detect(_ context.Context, req *sdk.DetectRequest) (*sdk.DetectRes
 				Match:      true,
 				Confidence: sdk.ConfidenceFallback,
 				Reason:     "static site: " + filepath.Join(d, "index.html"),
-				Params:     map[string]any{"root": root},
+				Params:     map[string]any{"site": d},
 			}, nil
 		}
 	}

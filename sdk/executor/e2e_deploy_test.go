@@ -459,6 +459,34 @@ func TestE2EDeployFlask(t *testing.T) {
 	}
 }
 
+// TestE2EDeployStatic deploys examples/static: nginx recognises its
+// public/ directory and each release runs its own nginx as the app's user
+// on the release's port, serving the release's files.
+func TestE2EDeployStatic(t *testing.T) {
+	d := newDeployer(t, "static")
+	if err := os.CopyFS(d.app, os.DirFS("../../examples/static")); err != nil {
+		t.Fatal(err)
+	}
+	planFile, bundleDir, _ := d.deploy(1, "")
+	v := startVM(t, d.base, d.tl)
+	v.apply(planFile, bundleDir)
+	d.get(v, "hello from a static site")
+	a := mustApp(t, v, "static")
+	css := v.mustExec("/httpget", "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/css/site.css")
+	if !strings.HasPrefix(css, "200\n") || !strings.Contains(css, "font-family") {
+		t.Errorf("GET /css/site.css: %q", css)
+	}
+	if miss, _, _ := v.exec("/httpget", "http://127.0.0.1:"+strconv.Itoa(a.Port)+"/README.md"); !strings.HasPrefix(miss, "404\n") {
+		t.Errorf("GET /README.md (outside public/) answers %q, want 404", miss)
+	}
+	// The site's nginx runs as the app's user (the runtime's own nginx,
+	// installed with it, runs as root and nobody).
+	owners := v.mustExec("sh", "-c", `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = nginx ] && stat -c %U $p; done; true`)
+	if !strings.Contains(owners, a.User) {
+		t.Errorf("no nginx process runs as %s; nginx processes are owned by %q", a.User, owners)
+	}
+}
+
 // TestE2EDeployRefusals: a package-lock.json with native addons and a
 // requirements.txt naming what Debian does not package are each refused
 // before anything is written, naming the packages.
