@@ -244,3 +244,26 @@ func TestE2EApplyDenoAmd64(t *testing.T) {
 		t.Errorf("status after remove: %+v %v", rep, err)
 	}
 }
+
+// TestE2EDeployDeno deploys examples/deno to the amd64 root: deno is
+// installed with the release (from its npm tarball), and the release's
+// TypeScript modules run as the app's user with nothing fetched.
+func TestE2EDeployDeno(t *testing.T) {
+	testenv.RequireE2E(t)
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "unshare", "nsenter", "chroot", "ip", "cp", "debootstrap", "go")
+	d := newDeployerOn(t, "deno", testenv.Rootfs(t, "bookworm", "amd64", "minbase"), buildDenoTools(t))
+	d.env, _ = npmRegistryEnv(t)
+	d.args = []string{"--target", "debian12-amd64"}
+	if err := os.CopyFS(d.app, os.DirFS("../../examples/deno")); err != nil {
+		t.Fatal(err)
+	}
+	planFile, bundleDir, _ := d.deploy(1, "")
+	v := startVM(t, d.base, d.tl)
+	v.apply(planFile, bundleDir)
+	d.get(v, "hello from deno, hi")
+	a := mustApp(t, v, "deno")
+	if a.Runtime != "deno" || a.Live != 1 {
+		t.Errorf("app %+v, want release 1 live on deno", a)
+	}
+}

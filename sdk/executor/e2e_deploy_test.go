@@ -212,13 +212,20 @@ type deployer struct {
 	name, work         string
 	secret, secretFile string
 	tl                 *tools
+	// env and args are added to each deploy's environment and arguments.
+	env, args []string
 }
 
+// newDeployer deploys to the i386 root with the tools of buildTools.
 func newDeployer(t *testing.T, name string) *deployer {
 	testenv.RequireE2E(t)
 	testenv.RequireRoot(t)
 	testenv.RequireTools(t, "unshare", "nsenter", "chroot", "ip", "cp", "debootstrap", "go")
-	d := &deployer{t: t, base: testenv.Rootfs(t, "bookworm", "i386", "minbase"), tl: buildTools(t), work: t.TempDir(), name: name, secret: deploySecret}
+	return newDeployerOn(t, name, testenv.Rootfs(t, "bookworm", "i386", "minbase"), buildTools(t))
+}
+
+func newDeployerOn(t *testing.T, name, base string, tl *tools) *deployer {
+	d := &deployer{t: t, base: base, tl: tl, work: t.TempDir(), name: name, secret: deploySecret}
 	d.app = filepath.Join(d.work, name)
 	if err := os.Mkdir(d.app, 0o755); err != nil {
 		t.Fatal(err)
@@ -241,7 +248,7 @@ func (d *deployer) deploy(n int, stateFile string) (planFile, bundleDir, out str
 	if stateFile != "" {
 		args = append(args, "--state", stateFile)
 	}
-	out, err := d.tl.runHost(args...)
+	out, err := d.tl.runHostEnv(d.env, append(args, d.args...)...)
 	t.Logf("runtimectl deploy (release %d):\n%s", n, out)
 	if err != nil {
 		t.Fatalf("deploy: %v", err)
