@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -239,6 +240,19 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 	if err != nil {
 		return err
 	}
+	// A secret or env file kept in the app directory is read, not shipped.
+	secretFiles := []string{}
+	if f.envFile != "" {
+		secretFiles = append(secretFiles, f.envFile)
+	}
+	for _, s := range f.secrets {
+		if _, file, ok := strings.Cut(s, "=@"); ok {
+			secretFiles = append(secretFiles, file)
+		}
+	}
+	if dropped := tree.Drop(secretFiles...); len(dropped) > 0 {
+		fmt.Fprintf(a.stderr, "not shipped as app files: %s (read for --env-file or --secret)\n", strings.Join(dropped, ", "))
+	}
 	if err := buildDeps(ctx, a, dir, tree, f.allow, work); err != nil {
 		return err
 	}
@@ -296,7 +310,14 @@ func (a *app) runDeploy(ctx context.Context, dir string, f deployFlags) error {
 		}
 	}
 	if len(vars) > 0 {
-		b := release.EnvFileBytes(vars)
+		// The file's digest is in the plan and the state, which are not
+		// secret: a random first line keeps a short secret from being
+		// found by hashing guesses of it.
+		salt := make([]byte, 16)
+		if _, err := rand.Read(salt); err != nil {
+			return err
+		}
+		b := append([]byte("# runtimekit env file, salt "+hex.EncodeToString(salt)+"\n"), release.EnvFileBytes(vars)...)
 		d.EnvSHA256, d.EnvSize = sha(b), int64(len(b))
 		if err := os.WriteFile(filepath.Join(work, "env-"+name+"-"+version), b, 0o600); err != nil {
 			return err

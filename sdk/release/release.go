@@ -128,6 +128,34 @@ func (t *Tree) AddTree(prefix, dir string) error {
 	return err
 }
 
+// Drop takes out of the release the files that are any of the given files
+// of this machine (the same file, by device and inode, whatever the path
+// or link it is reached by), and returns their release paths. A deploy
+// drops the files its secrets and env were read from, so that a secret
+// kept in the app directory is not shipped as one of the app's files.
+func (t *Tree) Drop(files ...string) []string {
+	var gone []os.FileInfo
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			gone = append(gone, fi)
+		}
+	}
+	var dropped []string
+	t.Files = slices.DeleteFunc(t.Files, func(f state.ReleaseFile) bool {
+		if f.Link != "" {
+			return false
+		}
+		fi, err := os.Stat(t.src[f.Path])
+		if err != nil || !slices.ContainsFunc(gone, func(g os.FileInfo) bool { return os.SameFile(fi, g) }) {
+			return false
+		}
+		dropped = append(dropped, f.Path)
+		delete(t.src, f.Path)
+		return true
+	})
+	return dropped
+}
+
 func (t *Tree) sort() {
 	sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })
 }

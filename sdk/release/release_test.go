@@ -75,3 +75,45 @@ func TestEnvFileAndProcfile(t *testing.T) {
 		t.Errorf("a bad Procfile line: %v", err)
 	}
 }
+
+// Drop takes the files a deploy read secrets from out of the release,
+// whatever path reaches them: a hard link to a secret is the secret.
+func TestDropSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"server.js": "x", "conf/token": "s3cret", ".env": "A=1"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Link(filepath.Join(dir, "conf/token"), filepath.Join(dir, "token-copy")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("conf/token", filepath.Join(dir, "token-link")); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Walk(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(outside, []byte("o"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dropped := tree.Drop(filepath.Join(dir, "conf", "..", "conf", "token"), filepath.Join(dir, ".env"), outside, filepath.Join(dir, "missing"))
+	if got := strings.Join(dropped, " "); got != ".env conf/token token-copy" {
+		t.Errorf("dropped %q, want .env conf/token token-copy", got)
+	}
+	var left []string
+	for _, f := range tree.Files {
+		left = append(left, f.Path)
+	}
+	// The link stays: it ships as a link, not the secret's bytes; its
+	// target is gone from the release, so it dangles there.
+	if got := strings.Join(left, " "); got != "server.js token-link" {
+		t.Errorf("files left %q, want server.js token-link", got)
+	}
+}
