@@ -93,6 +93,22 @@ type check struct {
 	retries     int
 }
 
+// firstPoll is the wait after a network check's first failure within its
+// start period; each next one doubles, up to the check's interval. A
+// service that starts answers within a few milliseconds of that moment
+// instead of up to an interval later, and refused connections cost no
+// process. Exec checks, which start a process each time, keep their
+// interval (the start-interval of Docker's health checks, made adaptive).
+const firstPoll = 10 * time.Millisecond
+
+// wait is how long to wait after the attempt-th probe, begun at began.
+func (c *check) wait(began, grace time.Time, attempt int) time.Duration {
+	if c.hc.Kind == unit.HealthExec || !began.Before(grace) {
+		return c.interval
+	}
+	return min(c.interval, firstPoll<<min(attempt-1, 16))
+}
+
 // duration is d, or def when d is zero; a negative d is an error.
 func duration(field string, d unit.Duration, def time.Duration) (time.Duration, error) {
 	switch {
@@ -554,7 +570,7 @@ func Wait(ctx context.Context, hc unit.HealthCheck, log *slog.Logger) error {
 		if herr.Failures >= c.retries {
 			return herr
 		}
-		timer := time.NewTimer(c.interval)
+		timer := time.NewTimer(c.wait(began, grace, herr.Attempts))
 		select {
 		case <-dctx.Done():
 			timer.Stop()

@@ -3,6 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"math/bits"
+	"net"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -33,7 +36,10 @@ func TestWaitBoundsAndDeadline(t *testing.T) {
 		if he.Elapsed != state.MaxHealthWait {
 			t.Errorf("gave up after %s, want %s", he.Elapsed, state.MaxHealthWait)
 		}
-		if most := int(state.MaxHealthWait/state.MinHealthInterval) + 1; he.Attempts > most {
+		// Besides the quick probes at the start (firstPoll, doubling up
+		// to the interval).
+		quick := bits.Len(uint(state.MinHealthInterval / firstPoll))
+		if most := int(state.MaxHealthWait/state.MinHealthInterval) + 1 + quick; he.Attempts > most {
 			t.Errorf("%d probes in %s: more than one every %s", he.Attempts, he.Elapsed, state.MinHealthInterval)
 		}
 		// The start period is cut to its maximum: failures after it count.
@@ -78,6 +84,47 @@ func TestWaitCancelled(t *testing.T) {
 				}
 				if he.Last == "" {
 					t.Error("the error does not say why the probes failed")
+				}
+			})
+		})
+	}
+}
+
+// TestWaitPollsQuicklyAtStart: in its start period a network check probes
+// again after 10, 20, 40 ms, ... up to its interval, so a service that
+// starts listening at 35 ms passes at the probe of 70 ms, not at the
+// 2-second interval; after the start period the interval holds.
+func TestWaitPollsQuicklyAtStart(t *testing.T) {
+	p := closedPort(t)
+	for _, tc := range []struct {
+		name        string
+		startPeriod time.Duration
+		want        time.Duration
+	}{
+		{"in the start period", 10 * time.Second, 70 * time.Millisecond},
+		{"without one", 0, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var l net.Listener
+				go func() {
+					time.Sleep(35 * time.Millisecond)
+					var err error
+					if l, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err != nil {
+						t.Error(err)
+					}
+				}()
+				hc := state.HealthCheck{Name: "web", Kind: state.HealthTCP, Port: p, Interval: unit.Duration(2 * time.Second),
+					Timeout: unit.Duration(time.Second), Retries: 3, StartPeriod: unit.Duration(tc.startPeriod)}
+				start := time.Now()
+				if err := Wait(t.Context(), hc, nil); err != nil {
+					t.Fatal(err)
+				}
+				if got := time.Since(start); got != tc.want {
+					t.Errorf("passed after %s, want %s", got, tc.want)
+				}
+				if l != nil {
+					l.Close()
 				}
 			})
 		})
