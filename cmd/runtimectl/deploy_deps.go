@@ -43,15 +43,16 @@ func buildDeps(ctx context.Context, a *app, dir string, tree *release.Tree, allo
 	if err != nil {
 		return err
 	}
-	opts := npmdeps.Options{CacheDir: filepath.Join(cache, "node_modules"), Allow: allow}
+	opts := npmdeps.Options{CacheDir: filepath.Join(cache, "node_modules"), Allow: allow, Share: true}
 	if a.verbose {
 		opts.Stderr = a.stderr
 	}
 	npmDir := filepath.Join(work, "npm")
-	if _, err := npmdeps.Install(ctx, dir, npmDir, opts); err != nil {
+	res, err := npmdeps.Install(ctx, dir, npmDir, opts)
+	if err != nil {
 		return err
 	}
-	return tree.AddTree("node_modules", filepath.Join(npmDir, "node_modules"))
+	return tree.AddTree("node_modules", res.Dir)
 }
 
 func nonZero(d unit.Duration, def time.Duration) unit.Duration {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -149,34 +150,39 @@ func (r *run) assembleRelease(ctx context.Context, in *plan.InstallRelease, u *r
 			return fmt.Errorf("unpack release %d of %s: %w", in.Release.Number, in.App, err)
 		}
 	}
-	base := parentRel(u.Dir) + "/" + strconv.Itoa(in.Base)
-	for p, from := range in.Linked {
-		dst := u.Staging + "/" + p
-		if _, err := r.fs.mkdirs(parentRel(dst)); err != nil {
-			return err
+	// The links and the checks go through open directories (see dirFDs).
+	// Nothing needs syncing until the syncfs below.
+	stage, err := openDirFDs(r.fs.r, u.Staging)
+	if err != nil {
+		return err
+	}
+	defer stage.Close()
+	if len(in.Linked) > 0 {
+		base, err := openDirFDs(r.fs.r, parentRel(u.Dir)+"/"+strconv.Itoa(in.Base))
+		if err != nil {
+			return fmt.Errorf("release %d of %s: the base release %d: %w", in.Release.Number, in.App, in.Base, err)
 		}
-		if err := r.fs.r.Link(base+"/"+from, dst); err != nil {
-			return fmt.Errorf("release %d of %s: link %s from release %d: %w", in.Release.Number, in.App, p, in.Base, err)
+		defer base.Close()
+		for _, p := range slices.Sorted(maps.Keys(in.Linked)) {
+			if err := stage.linkFrom(base, in.Linked[p], p); err != nil {
+				return fmt.Errorf("release %d of %s: link %s from release %d: %w", in.Release.Number, in.App, p, in.Base, err)
+			}
 		}
 	}
 	// Every file the release lists, as it lists it, and read-only.
 	for _, f := range in.Release.Files {
-		rel := u.Staging + "/" + f.Path
-		fi, err := r.fs.r.Lstat(rel)
-		if err != nil {
-			return fmt.Errorf("release %d of %s: %s is missing from the release archive: make the bundle again", in.Release.Number, in.App, f.Path)
-		}
-		switch {
-		case f.Link != "":
-			if target, err := r.fs.r.Readlink(rel); err != nil || target != f.Link {
+		if f.Link != "" {
+			if target, err := stage.readlink(f.Path); err != nil || target != f.Link {
 				return fmt.Errorf("release %d of %s: %s is not the link to %s the plan lists", in.Release.Number, in.App, f.Path, f.Link)
 			}
-		case !fi.Mode().IsRegular() || fi.Size() != f.Size:
-			return fmt.Errorf("release %d of %s: %s is not the %d-byte file the plan lists", in.Release.Number, in.App, f.Path, f.Size)
-		default:
-			if err := r.fs.r.Chmod(rel, fs.FileMode(f.Mode)&^0o222); err != nil {
-				return err
-			}
+			continue
+		}
+		ok, err := stage.fixRegular(f.Path, f.Size, fs.FileMode(f.Mode)&^0o222)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("release %d of %s: %s is not the %d-byte file the plan lists: make the bundle again", in.Release.Number, in.App, f.Path, f.Size)
 		}
 	}
 	// One syncfs instead of an fsync per file, before the rename makes

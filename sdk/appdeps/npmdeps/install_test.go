@@ -194,3 +194,73 @@ func TestInstallWithoutLockOrNPM(t *testing.T) {
 		t.Errorf("no npm: got %v, want it said npm is missing", err)
 	}
 }
+
+// With Share, a tree in the cache is read where it is: Result.Dir names
+// it and nothing is written in destDir; without a cached tree, Share
+// builds into destDir as usual.
+func TestInstallShare(t *testing.T) {
+	npm, log := fakeNPM(t, fakeTree)
+	app, cache := appDir(t, depLock), t.TempDir()
+	opts := Options{NPM: npm, CacheDir: cache, Env: []string{"NPM_LOG=" + log}, Share: true}
+	first := t.TempDir()
+	res, err := Install(context.Background(), app, first, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cached || res.Dir != filepath.Join(first, "node_modules") {
+		t.Errorf("first Install: %+v, want a tree built in %s", res, first)
+	}
+	second := t.TempDir()
+	res, err = Install(context.Background(), app, second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Cached || res.Packages != 1 || !strings.HasPrefix(res.Dir, cache+string(filepath.Separator)) {
+		t.Errorf("second Install: %+v, want the cache's tree under %s", res, cache)
+	}
+	if _, err := os.Stat(filepath.Join(res.Dir, "dep", "index.js")); err != nil {
+		t.Errorf("the shared tree: %v", err)
+	}
+	if ents, _ := os.ReadDir(second); len(ents) != 0 {
+		t.Errorf("Share wrote %d entries in destDir", len(ents))
+	}
+	if n := len(calls(t, log)); n != 1 {
+		t.Errorf("npm ci ran %d times, want once", n)
+	}
+}
+
+// npm's version is read from the package.json of the npm that runs, when
+// the program found on PATH is npm's bin/npm-cli.js behind links.
+func TestNPMPackageVersion(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "lib", "npm")
+	if err := os.MkdirAll(filepath.Join(pkg, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name": "npm", "version": "10.9.2"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "bin", "npm-cli.js"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../lib/npm/bin/npm-cli.js", filepath.Join(bin, "npm")); err != nil {
+		t.Fatal(err)
+	}
+	npm := filepath.Join(bin, "npm")
+	if v := npmPackageVersion(npm, nil); v != "10.9.2" {
+		t.Errorf("npmPackageVersion = %q, want 10.9.2", v)
+	}
+	if v := npmPackageVersion(npm, []string{"PATH=/elsewhere"}); v != "" {
+		t.Errorf("with PATH in env: %q, want \"\" (npm would be looked up there)", v)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name": "not-npm", "version": "1.0.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v := npmPackageVersion(npm, nil); v != "" {
+		t.Errorf("another package's version: %q, want \"\"", v)
+	}
+}
