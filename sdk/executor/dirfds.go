@@ -1,7 +1,11 @@
 package executor
 
 import (
+	"archive/tar"
+	"bufio"
+	"context"
 	"errors"
+	"io"
 	"fmt"
 	"io/fs"
 	"os"
@@ -154,4 +158,71 @@ func (d *dirFDs) fixRegular(p string, size int64, perm fs.FileMode) (bool, error
 		return false, &fs.PathError{Op: "chmod", Path: abs(d.top + "/" + p), Err: err}
 	}
 	return true, nil
+}
+
+// extractRelease unpacks a release's tar (as runtimectl deploy writes it:
+// directories, regular files and symbolic links) into the fresh tree d,
+// each file made with one *at call on its directory. Only the files the
+// plan lists (want, by path) may be in it, each once; a path through a
+// symbolic link, or any other entry type, is refused. What the files hold
+// is checked afterwards against the plan, as for every release.
+func (d *dirFDs) extractRelease(ctx context.Context, src string, want map[string]bool) error {
+	fh, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	tr := tar.NewReader(bufio.NewReaderSize(fh, 256<<10))
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(h.Name, "/")
+		if name == "" || path.IsAbs(name) || path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") {
+			return fmt.Errorf("entry %q: not a clean relative path", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if _, err := d.dir(name, true); err != nil {
+				return fmt.Errorf("entry %q: %w", h.Name, err)
+			}
+			continue
+		case tar.TypeReg, tar.TypeSymlink:
+		default:
+			return fmt.Errorf("entry %q: a release holds only directories, files and symbolic links", h.Name)
+		}
+		if !want[name] {
+			return fmt.Errorf("entry %q: not a file of the release (listed twice, or not in the plan)", h.Name)
+		}
+		delete(want, name)
+		dfd, base, err := d.at(name, true)
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", h.Name, err)
+		}
+		if h.Typeflag == tar.TypeSymlink {
+			if err := unix.Symlinkat(h.Linkname, dfd, base); err != nil {
+				return fmt.Errorf("entry %q: %w", h.Name, err)
+			}
+			continue
+		}
+		fd, err := unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", h.Name, err)
+		}
+		f := os.NewFile(uintptr(fd), abs(d.top+"/"+name))
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("entry %q: %w", h.Name, err)
+		}
+	}
 }

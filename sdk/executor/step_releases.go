@@ -135,28 +135,28 @@ func (r *run) assembleRelease(ctx context.Context, in *plan.InstallRelease, u *r
 	if err := r.fs.r.Mkdir(u.Staging, 0o755); err != nil {
 		return err
 	}
-	if in.Tar != "" {
-		src, err := r.artifactPath(in.Tar)
-		if err != nil {
-			return err
-		}
-		sr, err := r.fs.r.OpenRoot(u.Staging)
-		if err != nil {
-			return err
-		}
-		_, err = extract(ctx, sr, src, "tar", 0, nil, abs(u.Dir))
-		sr.Close()
-		if err != nil {
-			return fmt.Errorf("unpack release %d of %s: %w", in.Release.Number, in.App, err)
-		}
-	}
-	// The links and the checks go through open directories (see dirFDs).
-	// Nothing needs syncing until the syncfs below.
+	// The archive, the links and the checks go through open directories
+	// (see dirFDs). Nothing needs syncing until the syncfs below.
 	stage, err := openDirFDs(r.fs.r, u.Staging)
 	if err != nil {
 		return err
 	}
 	defer stage.Close()
+	if in.Tar != "" {
+		src, err := r.artifactPath(in.Tar)
+		if err != nil {
+			return err
+		}
+		want := map[string]bool{}
+		for _, f := range in.Release.Files {
+			if _, linked := in.Linked[f.Path]; !linked {
+				want[f.Path] = true
+			}
+		}
+		if err := stage.extractRelease(ctx, src, want); err != nil {
+			return fmt.Errorf("unpack release %d of %s: %w", in.Release.Number, in.App, err)
+		}
+	}
 	if len(in.Linked) > 0 {
 		base, err := openDirFDs(r.fs.r, parentRel(u.Dir)+"/"+strconv.Itoa(in.Base))
 		if err != nil {
