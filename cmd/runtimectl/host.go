@@ -22,7 +22,7 @@ type hostState struct {
 func (a *app) addHostCommands(root *cobra.Command) {
 	root.AddCommand(a.pluginsCommand(), a.manifestCommand(), a.validateCommand(), a.detectCommand(),
 		a.bundleCommand(), a.resolveCommand(), a.lockCommand(), a.targetsCommand(),
-		a.planCommand(), a.deployCommand())
+		a.planCommand(), a.deployCommand(), a.imageCommand())
 }
 
 func (a *app) closeHost() error {

@@ -71,7 +71,7 @@ func (a *app) rootCommand() *cobra.Command {
 	// (plugins, CUE, planning additions, fetching) are left out of the
 	// `vm` build.
 	root.AddCommand(a.applyCommand(), a.recoverCommand(), a.statusCommand(), a.logsCommand(), a.showCommand(),
-		a.removeCommand(), a.releasesCommand(), a.rollbackCommand())
+		a.removeCommand(), a.releasesCommand(), a.rollbackCommand(), a.bootCommand())
 	a.addHostCommands(root)
 	return root
 }
