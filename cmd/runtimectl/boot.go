@@ -23,7 +23,7 @@ func (a *app) bootCommand() *cobra.Command {
 	var mounts []string
 	var noRecover bool
 	cmd := &cobra.Command{
-		Use:   "boot [--mount DEV:DIR]... [-- COMMAND [ARG...]]",
+		Use:   "boot [--mount DEV:DIR]... [COMMAND [ARG...]]",
 		Short: "Start the VM: mounts, loopback, recover, then run a command (default /bin/sh)",
 		Long: "boot prepares a VM that has no init and runs COMMAND (default /bin/sh): it mounts /proc,\n" +
 			"/sys, /dev, /dev/pts and /run when they are not, brings up the loopback interface,\n" +
@@ -31,7 +31,8 @@ func (a *app) bootCommand() *cobra.Command {
 			"the services of the installed runtimes and apps), and runs COMMAND. As process 1\n" +
 			"(`init=/usr/local/bin/runtimectl -- boot` on a kernel command line) it reaps orphaned\n" +
 			"processes and, when COMMAND ends, syncs and powers off; its last line on the console\n" +
-			"is \"runtimectl boot: COMMAND exited with status N\".",
+			"is \"runtimectl boot: COMMAND exited with status N\". Flags end at COMMAND (a kernel\n" +
+			"passes init no second \"--\").",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"/bin/sh"}
@@ -64,6 +65,7 @@ func (a *app) bootCommand() *cobra.Command {
 					fmt.Fprintln(a.stderr, "runtimectl boot: recover:", rerr)
 				}
 			}
+			fmt.Fprintf(a.stderr, "runtimectl boot: running %s\n", strings.Join(args, " "))
 			status := runChild(args, pid1)
 			fmt.Fprintf(a.stderr, "runtimectl boot: %s exited with status %d\n", args[0], status)
 			if pid1 {
