@@ -32,6 +32,7 @@ func TestVMBuildIsExecutorOnly(t *testing.T) {
 		m + "sdk/debian/resolve",
 		m + "sdk/debian/archive",
 		m + "sdk/release",
+		m + "sdk/image",
 		m + "sdk/appdeps/",
 		"github.com/go-git/",
 	}

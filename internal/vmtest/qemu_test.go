@@ -16,7 +16,7 @@ import (
 
 // planAndBundle plans args (plan or deploy) on the host into dir/plan.json
 // and dir/bundle, and returns the plan's number of steps.
-func planAndBundle(t *testing.T, tl *Tools, dir string, args ...string) int {
+func planAndBundle(t testing.TB, tl *Tools, dir string, args ...string) int {
 	t.Helper()
 	planFile, bundleDir := filepath.Join(dir, "plan.json"), filepath.Join(dir, "bundle")
 	os.RemoveAll(bundleDir)
@@ -41,7 +41,7 @@ func planAndBundle(t *testing.T, tl *Tools, dir string, args ...string) int {
 }
 
 // testDir is a test disk's files, with httpget.
-func testDir(t *testing.T, tl *Tools) string {
+func testDir(t testing.TB, tl *Tools) string {
 	dir := t.TempDir()
 	b, err := os.ReadFile(tl.HTTPGet)
 	if err != nil {
@@ -53,7 +53,7 @@ func testDir(t *testing.T, tl *Tools) string {
 	return dir
 }
 
-func status(t *testing.T, console string) executor.Report {
+func status(t testing.TB, console string) executor.Report {
 	t.Helper()
 	s, ok := Section(console, "status")
 	if !ok {
@@ -66,7 +66,7 @@ func status(t *testing.T, console string) executor.Report {
 	return rep
 }
 
-var appliedIn = regexp.MustCompile(`applied: \d+ steps, state serial \d+ \(([0-9.]+m?s)\)`)
+var appliedIn = regexp.MustCompile(`applied: \d+ steps, state serial \d+ \(([0-9hms.]+)\)`)
 
 // TestQEMUBoot boots the image: runtimectl boot mounts, recovers (nothing)
 // and runs the script, and runtimectl status answers.
@@ -203,4 +203,26 @@ func TestQEMUPowerCuts(t *testing.T) {
 		})
 	}
 	t.Logf("%d power cuts: %d ended before the apply, %d after", len(cuts), before, after)
+}
+
+// TestImageProfile: the target profile image build writes, read from the
+// image's own root, is the shipped webvm-i386 profile byte for byte, so
+// that plans made for that target fit the image. When Debian's archive
+// has moved on, refresh the shipped profile with
+// scripts/make-target-base.sh and lock the target again.
+func TestImageProfile(t *testing.T) {
+	tl := Build(t)
+	for _, f := range []string{"webvm-i386.status", "webvm-i386.cue"} {
+		got, err := os.ReadFile(filepath.Join(tl.Image, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(moduleRoot(), "targets", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("the image's %s differs from targets/%s: the archive has changed since the target was made; refresh it (scripts/make-target-base.sh) and lock it again", f, f)
+		}
+	}
 }

@@ -39,7 +39,7 @@ var (
 
 // Build builds the tools once per test process; the image's root and
 // kernel come from the fixture cache (see sdk/image).
-func Build(t *testing.T) *Tools {
+func Build(t testing.TB) *Tools {
 	t.Helper()
 	testenv.RequireE2E(t)
 	testenv.RequireRoot(t)
@@ -118,7 +118,7 @@ func (tl *Tools) Run(args ...string) (string, error) {
 // Machine is one VM: its disk (an overlay of the image, kept across
 // boots) and its test disk.
 type Machine struct {
-	t       *testing.T
+	t       testing.TB
 	tl      *Tools
 	dir     string
 	disk    string
@@ -129,7 +129,7 @@ type Machine struct {
 
 // NewMachine makes a machine whose disk starts as the image, with the
 // files of testDir on its second disk.
-func (tl *Tools) NewMachine(t *testing.T, testDir string) *Machine {
+func (tl *Tools) NewMachine(t testing.TB, testDir string) *Machine {
 	t.Helper()
 	m := &Machine{t: t, tl: tl, dir: t.TempDir(), MemMiB: 512, testDir: testDir}
 	m.disk = filepath.Join(m.dir, "disk.qcow2")
