@@ -20,13 +20,15 @@ func (a *app) imageCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "image", Short: "Build the VM's disk image"}
 	var target, out, vmBin, mirror string
 	var boot bool
+	var fsType string
 	var size int
 	build := &cobra.Command{
 		Use:   "build [--target NAME] -o DIR [--boot]",
-		Short: "Build a target's minimal disk image (ext2) with runtimectl installed, and its target profile",
+		Short: "Build a target's minimal disk image (ext4, or ext2) with runtimectl installed, and its target profile",
 		Long: "image build makes the disk image of a target on this (connected) machine, as root: a\n" +
 			"Debian minbase root (debootstrap, as the target profile says) with the VM runtimectl\n" +
-			"installed as /usr/local/bin/runtimectl, written by mke2fs -d as DIR/rootfs.ext2, and the\n" +
+			"installed as /usr/local/bin/runtimectl, written by mke2fs -d as DIR/rootfs.ext4 (or, with\n" +
+			"--fs ext2, DIR/rootfs.ext2: ext2 has no journal, so a power cut can corrupt it), and the\n" +
 			"target profile that root matches (DIR/NAME.status and DIR/NAME.cue, its base packages\n" +
 			"read from the root itself). --boot also writes a Debian kernel and initrd (DIR/vmlinuz,\n" +
 			"DIR/initrd.img) that qemu and v86 boot it with; image.json gives the kernel command line.\n" +
@@ -63,7 +65,7 @@ func (a *app) imageCommand() *cobra.Command {
 				return err
 			}
 			o := image.Options{Target: t, Out: out, Runtimectl: vmBin, Boot: boot, Mirror: mirror,
-				CacheDir: cache, SizeMiB: size, Log: a.stderr}
+				CacheDir: cache, SizeMiB: size, FS: fsType, Log: a.stderr}
 			if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 				n, err := strconv.ParseInt(s, 10, 64)
 				if err != nil {
@@ -92,6 +94,7 @@ func (a *app) imageCommand() *cobra.Command {
 	fl.StringVar(&vmBin, "runtimectl", "", "the VM runtimectl to install (default: linux-ARCH-vm/runtimectl beside this one, from make build-vm)")
 	fl.StringVar(&mirror, "mirror", "", "the Debian mirror (default: this machine's apt sources)")
 	fl.BoolVar(&boot, "boot", false, "also write a kernel and initrd that qemu and v86 boot the image with")
+	fl.StringVar(&fsType, "fs", "ext4", "the file system: ext4, or ext2 (no journal: not consistent after a power cut until e2fsck runs)")
 	fl.IntVar(&size, "size", 0, "the file system's size in MiB (default: the target's disk budget)")
 	cmd.AddCommand(build)
 	return cmd

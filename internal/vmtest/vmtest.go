@@ -134,7 +134,7 @@ func (tl *Tools) NewMachine(t testing.TB, testDir string) *Machine {
 	m := &Machine{t: t, tl: tl, dir: t.TempDir(), MemMiB: 512, testDir: testDir}
 	m.disk = filepath.Join(m.dir, "disk.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-		filepath.Join(tl.Image, "rootfs.ext2"), m.disk).CombinedOutput(); err != nil {
+		filepath.Join(tl.Image, "rootfs.ext4"), m.disk).CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img create: %v\n%s", err, out)
 	}
 	return m
