@@ -30,6 +30,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/runtimekit/runtimekit/internal/durable"
 	"github.com/runtimekit/runtimekit/internal/human"
 )
 
@@ -224,7 +225,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if out, err := mk.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mke2fs: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	sum, n, err := fileSHA256(img)
+	sum, n, err := durable.HashFile(img)
 	if err != nil {
 		return nil, err
 	}
@@ -439,17 +440,6 @@ func treeSize(dir string) (int64, error) {
 // targets).
 func clampTimes(dir string, t time.Time) error {
 	return run(context.Background(), io.Discard, "find", dir, "-exec", "touch", "-h", "-d", "@"+fmt.Sprint(t.Unix()), "{}", "+")
-}
-
-func fileSHA256(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 // nameUUID is a UUID (version 5 form) derived from name.
