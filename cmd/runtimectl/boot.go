@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -70,8 +72,11 @@ func (a *app) bootCommand() *cobra.Command {
 			fmt.Fprintf(a.stderr, "runtimectl boot: %s exited with status %d\n", args[0], status)
 			if pid1 {
 				unix.Sync()
-				_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-				select {} // process 1 may not exit: the kernel would panic
+				err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+				fmt.Fprintln(a.stderr, "runtimectl boot: power off:", err)
+				for { // process 1 may not exit: the kernel would panic
+					time.Sleep(time.Hour)
+				}
 			}
 			if status != 0 {
 				return exitError{code: status}
@@ -132,13 +137,15 @@ func mountDisk(dev, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var err error
+	var errs []error
 	for _, fs := range []string{"ext4", "ext2"} {
-		if err = unix.Mount(dev, dir, fs, 0, ""); err == nil {
+		err := unix.Mount(dev, dir, fs, 0, "")
+		if err == nil {
 			return nil
 		}
+		errs = append(errs, fmt.Errorf("as %s: %w", fs, err))
 	}
-	return fmt.Errorf("mount %s on %s: %w", dev, dir, err)
+	return fmt.Errorf("mount %s on %s: %w", dev, dir, errors.Join(errs...))
 }
 
 // loopbackUp sets the lo interface up (SIOCSIFFLAGS: a minbase root has
@@ -167,10 +174,20 @@ func runChild(argv []string, pid1 bool) int {
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: pid1 && isTerminal(0)}
+	// Termination signals go to the command's session: Go's default would
+	// end this process, and process 1 must not end.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
 	if err := c.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "runtimectl boot:", err)
 		return 127
 	}
+	go func() {
+		for sig := range sigs {
+			_ = syscall.Kill(-c.Process.Pid, sig.(syscall.Signal))
+		}
+	}()
 	if !pid1 {
 		err := c.Wait()
 		var ee *exec.ExitError

@@ -26,7 +26,7 @@ import (
 // and httpget for linux/386 (minbase has no curl).
 type Tools struct {
 	Host    string // runtimectl for this machine
-	Image   string // the image directory (rootfs.ext2, vmlinuz, initrd.img)
+	Image   string // the image directory (rootfs.ext4, vmlinuz, initrd.img)
 	HTTPGet string // a static linux/386 GET client
 	Cache   string // RUNTIMECTL_CACHE_DIR
 }
@@ -173,6 +173,8 @@ func (m *Machine) Start(script string) *Boot {
 		"-append", "root=/dev/vda rw console=ttyS0 panic=1 quiet init=/usr/local/bin/runtimectl -- boot --mount /dev/vdb:/mnt/t /bin/sh /mnt/t/run.sh")
 	var stderr bytes.Buffer
 	b.cmd.Stderr = &stderr
+	// qemu dies with the test process, even one a timeout ends.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	b.started = time.Now()
 	if err := b.cmd.Start(); err != nil {
 		t.Fatalf("qemu-system-i386: %v", err)

@@ -58,9 +58,31 @@ func checkName(name string) error {
 	return nil
 }
 
+// maxOpenDirs bounds the directories held open: a node_modules can have
+// thousands, and a VM's process 1 may open 4096 files at most. Past it the
+// cache is emptied (but for the top) and refilled as paths need it.
+const maxOpenDirs = 256
+
+// get is dir for a caller that uses the result at once: the only place
+// the cache may be emptied, since no descriptor of it is in use then.
+func (d *dirFDs) get(dir string, create bool) (*os.File, error) {
+	if len(d.open) >= maxOpenDirs {
+		for k, f := range d.open {
+			if k != "." {
+				f.Close()
+				delete(d.open, k)
+			}
+		}
+	}
+	return d.dir(dir, create)
+}
+
 // dir returns the directory dir (slash-separated, relative to the top),
 // making each missing component with mode 0755 when create is true.
 func (d *dirFDs) dir(dir string, create bool) (*os.File, error) {
+	if path.IsAbs(dir) {
+		return nil, fmt.Errorf("%s: not a path inside %s", dir, abs(d.top))
+	}
 	dir = path.Clean(dir)
 	if f, ok := d.open[dir]; ok {
 		return f, nil
@@ -89,7 +111,7 @@ func (d *dirFDs) dir(dir string, create bool) (*os.File, error) {
 
 // at returns the directory of the file p and p's last component.
 func (d *dirFDs) at(p string, create bool) (int, string, error) {
-	f, err := d.dir(path.Dir(p), create)
+	f, err := d.get(path.Dir(p), create)
 	if err != nil {
 		return -1, "", err
 	}
@@ -190,7 +212,7 @@ func (d *dirFDs) extractRelease(ctx context.Context, src string, want map[string
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if _, err := d.dir(name, true); err != nil {
+			if _, err := d.get(name, true); err != nil {
 				return fmt.Errorf("entry %q: %w", h.Name, err)
 			}
 			continue

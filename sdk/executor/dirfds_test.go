@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -154,4 +155,114 @@ func TestExtractReleaseRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// More directories than maxOpenDirs: the cache is emptied and refilled,
+// and every file still lands where it should.
+func TestDirFDsManyDirs(t *testing.T) {
+	top := t.TempDir()
+	root, err := os.OpenRoot(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	d, err := openDirFDs(root, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	want := map[string]bool{}
+	for i := 0; i < 3*maxOpenDirs; i++ {
+		p := filepath.Join("m", strconv.Itoa(i%7), strconv.Itoa(i), "f")
+		want[filepath.ToSlash(p)] = true
+	}
+	var ents []tarEnt
+	for p := range want {
+		ents = append(ents, tarEnt{p, "", tar.TypeReg})
+	}
+	if err := d.extractRelease(t.Context(), writeTar(t, ents), want); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.open) > maxOpenDirs {
+		t.Errorf("%d directories open, more than %d", len(d.open), maxOpenDirs)
+	}
+	for p := range map[string]bool{"m/0/0/f": true, "m/4/767/f": true} {
+		if _, err := os.Stat(filepath.Join(top, p)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A release's link that leads out of it, alone or through another, is
+// refused by the link check the install runs over the unpacked tree.
+func TestReleaseLinksStayInside(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ents []tarEnt
+		ok   bool
+	}{
+		{"inside", []tarEnt{{"a/", "", tar.TypeDir}, {"a/f", "", tar.TypeReg}, {"l", "a/f", tar.TypeSymlink}}, true},
+		{"absolute", []tarEnt{{"l", "/", tar.TypeSymlink}}, false},
+		{"up", []tarEnt{{"l", "../../etc", tar.TypeSymlink}}, false},
+		{"through another", []tarEnt{{"a/", "", tar.TypeDir}, {"a/b", "..", tar.TypeSymlink}, {"c", "a/b/..", tar.TypeSymlink}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			top := t.TempDir()
+			root, err := os.OpenRoot(top)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			d, err := openDirFDs(root, ".")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			want := map[string]bool{}
+			for _, e := range tc.ents {
+				if e.kind != tar.TypeDir {
+					want[e.name] = true
+				}
+			}
+			if err := d.extractRelease(t.Context(), writeTar(t, tc.ents), want); err != nil {
+				t.Fatal(err)
+			}
+			err = (&extractor{root: root, dest: "/srv/apps/x/releases/1"}).checkLinks()
+			if tc.ok != (err == nil) {
+				t.Errorf("checkLinks: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+type tarEnt struct {
+	name, link string
+	kind       byte
+}
+
+func writeTar(t *testing.T, ents []tarEnt) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "r.tar")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.kind, Linkname: e.link, Mode: 0o644}
+		if e.kind == tar.TypeReg {
+			h.Size = 1
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.kind == tar.TypeReg {
+			tw.Write([]byte("x"))
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
 }

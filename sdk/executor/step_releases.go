@@ -185,6 +185,17 @@ func (r *run) assembleRelease(ctx context.Context, in *plan.InstallRelease, u *r
 			return fmt.Errorf("release %d of %s: %s is not the %d-byte file the plan lists: make the bundle again", in.Release.Number, in.App, f.Path, f.Size)
 		}
 	}
+	// No link may lead out of the release, alone or through others (the
+	// archive extractor's check, over the whole tree).
+	sr, err := r.fs.r.OpenRoot(u.Staging)
+	if err != nil {
+		return err
+	}
+	err = (&extractor{root: sr, dest: abs(u.Dir)}).checkLinks()
+	sr.Close()
+	if err != nil {
+		return fmt.Errorf("release %d of %s: %w", in.Release.Number, in.App, err)
+	}
 	// One syncfs instead of an fsync per file, before the rename makes
 	// the tree the release.
 	if d, err := r.fs.r.Open(u.Staging); err == nil {

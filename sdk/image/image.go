@@ -1,8 +1,8 @@
 // Package image builds the VM's disk image on the connected host: a
 // Debian minbase root of a target profile (debootstrap, as the profile
-// says), with the VM runtimectl installed, written as an ext2 file system
-// by mke2fs -d the way WebVM's custom images are made (no Docker, no loop
-// mount; ext4 by default, ext2 on request, see Options.FS), and the target profile it matches, its base dpkg status read from
+// says), with the VM runtimectl installed, written as an ext4 (or ext2, see
+// Options.FS) file system by mke2fs -d the way WebVM's custom images are
+// made (no Docker, no loop mount), and the target profile it matches, its base dpkg status read from
 // that very root. With Boot it also writes a Debian kernel and initrd that
 // qemu and v86 boot the image with (CheerpX needs none).
 //
@@ -40,7 +40,7 @@ type Options struct {
 	// budget); its base package list and status are what the image has,
 	// and are written anew from the image's root.
 	Target Target
-	// Out is the directory written: rootfs.ext2, TARGET.status,
+	// Out is the directory written: rootfs.ext4 (or .ext2), TARGET.status,
 	// TARGET.cue, image.json and, with Boot, vmlinuz and initrd.img.
 	Out string
 	// Runtimectl is the VM build of runtimectl for the target's
@@ -62,9 +62,9 @@ type Options struct {
 	// runtimekit's fsyncs keep the data. ext2 is for a loader that mounts
 	// nothing else.
 	FS string
-	// Epoch, when not zero, is the time of every file and of the file
-	// system itself (SOURCE_DATE_EPOCH), for an image that is the same
-	// byte for byte when built again from the same archive state.
+	// Epoch, when not zero, is the modification time of every file and
+	// the file system's own time (SOURCE_DATE_EPOCH). Inode change times
+	// are still the build's: two builds are alike, not byte for byte.
 	Epoch time.Time
 	// Log receives the build's progress; nil discards it.
 	Log io.Writer
@@ -125,9 +125,19 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if fi, err := os.Stat(o.Runtimectl); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("the VM runtimectl %q: %v (make build-vm builds it)", o.Runtimectl, err)
 	}
+	fsType := o.FS
+	if fsType == "" {
+		fsType = "ext4"
+	}
+	if fsType != "ext4" && fsType != "ext2" {
+		return nil, fmt.Errorf("file system %q: give ext4 or ext2", fsType)
+	}
 	size := o.SizeMiB
 	if size == 0 {
 		size = o.Target.DiskMiB
+	}
+	if size < 256 {
+		return nil, fmt.Errorf("an image of %d MiB is too small: give --size 256 or more (a minbase root is about 130 MiB)", size)
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
@@ -173,13 +183,6 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	status, pkgs := ReduceStatus(statusRaw)
-	fsType := o.FS
-	if fsType == "" {
-		fsType = "ext4"
-	}
-	if fsType != "ext4" && fsType != "ext2" {
-		return nil, fmt.Errorf("file system %q: give ext4 or ext2", fsType)
-	}
 	res := &Result{Target: o.Target.Name, Image: "rootfs." + fsType, FS: fsType, Used: used, Packages: len(pkgs),
 		Status: o.Target.Name + ".status", Profile: o.Target.Name + ".cue"}
 	if err := os.WriteFile(filepath.Join(o.Out, res.Status), status, 0o644); err != nil {

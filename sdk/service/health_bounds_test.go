@@ -106,13 +106,14 @@ func TestWaitPollsQuicklyAtStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var l net.Listener
+				listening := make(chan net.Listener, 1)
 				go func() {
 					time.Sleep(35 * time.Millisecond)
-					var err error
-					if l, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err != nil {
+					l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+					if err != nil {
 						t.Error(err)
 					}
+					listening <- l
 				}()
 				hc := state.HealthCheck{Name: "web", Kind: state.HealthTCP, Port: p, Interval: unit.Duration(2 * time.Second),
 					Timeout: unit.Duration(time.Second), Retries: 3, StartPeriod: unit.Duration(tc.startPeriod)}
@@ -123,7 +124,7 @@ func TestWaitPollsQuicklyAtStart(t *testing.T) {
 				if got := time.Since(start); got != tc.want {
 					t.Errorf("passed after %s, want %s", got, tc.want)
 				}
-				if l != nil {
+				if l := <-listening; l != nil {
 					l.Close()
 				}
 			})
