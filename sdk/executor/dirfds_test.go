@@ -87,46 +87,19 @@ func TestDirFDsStayInside(t *testing.T) {
 // A release's tar is unpacked only as the plan lists it: each listed file
 // once, nothing through a symbolic link, no other entry type.
 func TestExtractReleaseRefuses(t *testing.T) {
-	type ent struct {
-		name, link string
-		kind       byte
-	}
-	mk := func(t *testing.T, ents []ent) string {
-		p := filepath.Join(t.TempDir(), "r.tar")
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tw := tar.NewWriter(f)
-		for _, e := range ents {
-			h := &tar.Header{Name: e.name, Typeflag: e.kind, Linkname: e.link, Mode: 0o644}
-			if e.kind == tar.TypeReg {
-				h.Size = 1
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				t.Fatal(err)
-			}
-			if e.kind == tar.TypeReg {
-				tw.Write([]byte("x"))
-			}
-		}
-		tw.Close()
-		f.Close()
-		return p
-	}
 	want := func() map[string]bool { return map[string]bool{"a.js": true, "lib/b.js": true, "l": true} }
 	for _, tc := range []struct {
 		name string
-		ents []ent
+		ents []tarEnt
 		err  string
 	}{
-		{"good", []ent{{"lib/", "", tar.TypeDir}, {"lib/b.js", "", tar.TypeReg}, {"a.js", "", tar.TypeReg}, {"l", "lib", tar.TypeSymlink}}, ""},
-		{"escape", []ent{{"../a.js", "", tar.TypeReg}}, "not a clean relative path"},
-		{"unlisted", []ent{{"c.js", "", tar.TypeReg}}, "not a file of the release"},
-		{"twice", []ent{{"a.js", "", tar.TypeReg}, {"a.js", "", tar.TypeReg}}, "not a file of the release"},
-		{"through a link", []ent{{"lib", "/etc", tar.TypeSymlink}, {"lib/b.js", "", tar.TypeReg}}, "not a file of the release"},
-		{"through a link dir", []ent{{"l", "/tmp", tar.TypeSymlink}, {"l/x/", "", tar.TypeDir}}, "not a directory"},
-		{"hard link", []ent{{"a.js", "l", tar.TypeLink}}, "only directories, files and symbolic links"},
+		{"good", []tarEnt{{"lib/", "", tar.TypeDir}, {"lib/b.js", "", tar.TypeReg}, {"a.js", "", tar.TypeReg}, {"l", "lib", tar.TypeSymlink}}, ""},
+		{"escape", []tarEnt{{"../a.js", "", tar.TypeReg}}, "not a clean relative path"},
+		{"unlisted", []tarEnt{{"c.js", "", tar.TypeReg}}, "not a file of the release"},
+		{"twice", []tarEnt{{"a.js", "", tar.TypeReg}, {"a.js", "", tar.TypeReg}}, "not a file of the release"},
+		{"through a link", []tarEnt{{"lib", "/etc", tar.TypeSymlink}, {"lib/b.js", "", tar.TypeReg}}, "not a file of the release"},
+		{"through a link dir", []tarEnt{{"l", "/tmp", tar.TypeSymlink}, {"l/x/", "", tar.TypeDir}}, "not a directory"},
+		{"hard link", []tarEnt{{"a.js", "l", tar.TypeLink}}, "only directories, files and symbolic links"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			top := t.TempDir()
@@ -140,7 +113,7 @@ func TestExtractReleaseRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			err = d.extractRelease(t.Context(), mk(t, tc.ents), want())
+			err = d.extractRelease(t.Context(), writeTar(t, tc.ents), want())
 			if tc.err == "" {
 				if err != nil {
 					t.Fatal(err)
